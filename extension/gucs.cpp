@@ -1,0 +1,71 @@
+#include "extension/gucs.hpp"
+
+#include "control/storcon_client.hpp"
+#include "extension/pg.hpp"
+
+namespace storcon::pg {
+
+char* guc_url = nullptr;
+char* guc_jwt_token_file = nullptr;
+char* guc_database = nullptr;
+int guc_connect_timeout_ms = 2000;
+int guc_request_timeout_ms = 35000;
+char* guc_hook_listen_addr = nullptr;
+int guc_hook_port = 3000;
+int guc_hook_apply_timeout_ms = 5000;
+
+namespace {
+
+// GUC check hooks run inside PostgreSQL's GUC machinery: no exception may leave them.
+bool check_url(char** newval, void**, GucSource) {
+  if (*newval == nullptr || (*newval)[0] == '\0') return true;  // unset: storcon calls will fail clearly
+  try {
+    validate_base_url(*newval);
+    return true;
+  } catch (const std::exception& e) {
+    GUC_check_errdetail("%s", e.what());
+    return false;
+  }
+}
+
+}  // namespace
+
+void define_gucs() {
+  // storcon.url and the token file are superuser-only: letting a user point the backend at
+  // another URL would send the token there.
+  DefineCustomStringVariable(
+      "storcon.url", "Base URL of the storage controller's HTTP API.",
+      "For example http://storcon:1234. Used by the storcon.* SQL functions and the hook worker.",
+      &guc_url, "http://127.0.0.1:1234", PGC_SUSET, 0, check_url, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "storcon.jwt_token_file", "File holding the token sent to storcon as Authorization: Bearer.",
+      "Empty means no Authorization header (storcon without --public-key). The file is read on every "
+      "call; its contents never appear in logs or errors.",
+      &guc_jwt_token_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("storcon.database", "Database the hook worker connects to.",
+                             "The extension should be created there for the catalog mirror.",
+                             &guc_database, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("storcon.connect_timeout", "Timeout for connecting to storcon.", nullptr,
+                          &guc_connect_timeout_ms, 2000, 1, 600000, PGC_USERSET, GUC_UNIT_MS,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("storcon.request_timeout", "Timeout for a whole storcon request.",
+                          "storcon itself waits up to 30 s for reconciles, so keep this above 30 s.",
+                          &guc_request_timeout_ms, 35000, 1, 3600000, PGC_USERSET, GUC_UNIT_MS,
+                          nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("storcon.hook_listen_addr",
+                             "Address the compute hook listens on (IPv4 or IPv6 literal).", nullptr,
+                             &guc_hook_listen_addr, "127.0.0.1", PGC_POSTMASTER, 0, nullptr, nullptr,
+                             nullptr);
+  DefineCustomIntVariable("storcon.hook_port", "TCP port of the compute hook; 0 disables it.",
+                          nullptr, &guc_hook_port, 3000, 0, 65535, PGC_POSTMASTER, 0, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable(
+      "storcon.hook_apply_timeout",
+      "How long the hook waits for a written configuration to take effect before answering.",
+      "storcon gives up on a hook call after 10 s, so this stays below that.",
+      &guc_hook_apply_timeout_ms, 5000, 100, 9000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+      nullptr);
+  MarkGUCPrefixReserved("storcon");
+}
+
+}  // namespace storcon::pg

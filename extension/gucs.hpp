@@ -1,0 +1,17 @@
+// pg_storcon's settings (storcon.*). Documented in docs/configuration.md.
+#pragma once
+
+namespace storcon::pg {
+
+extern char* guc_url;
+extern char* guc_jwt_token_file;
+extern char* guc_database;
+extern int guc_connect_timeout_ms;
+extern int guc_request_timeout_ms;
+extern char* guc_hook_listen_addr;
+extern int guc_hook_port;
+extern int guc_hook_apply_timeout_ms;
+
+void define_gucs();
+
+}  // namespace storcon::pg

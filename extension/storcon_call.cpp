@@ -1,0 +1,52 @@
+#include "extension/storcon_call.hpp"
+
+#include "extension/gucs.hpp"
+#include "extension/pg.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace storcon::pg {
+
+namespace {
+
+// Polled by libcurl's progress callback: only reads flags set by PostgreSQL's signal handlers.
+bool interrupt_pending() { return InterruptPending && (QueryCancelPending || ProcDiePending); }
+
+std::string read_token_file(const char* path) {
+  if (path == nullptr || path[0] == '\0') return {};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    // The path and contents stay out of the message: the setting is superuser-only.
+    throw std::runtime_error(std::string("could not read the file named by storcon.jwt_token_file: ") +
+                             strerror(errno));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string token = ss.str();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+    token.pop_back();
+  if (token.find_first_of("\r\n") != std::string::npos)
+    throw std::runtime_error("the file named by storcon.jwt_token_file must hold one token on one line");
+  return token;
+}
+
+}  // namespace
+
+StorconClient& storcon_client() {
+  static std::unique_ptr<StorconClient> client;
+  if (!client) client = std::make_unique<StorconClient>(interrupt_pending);
+  ClientOptions o;
+  o.base_url = guc_url ? guc_url : "";
+  if (o.base_url.empty()) throw std::invalid_argument("storcon.url is not set");
+  o.token = read_token_file(guc_jwt_token_file);
+  o.connect_timeout_ms = guc_connect_timeout_ms;
+  o.request_timeout_ms = guc_request_timeout_ms;
+  client->set_options(std::move(o));
+  return *client;
+}
+
+}  // namespace storcon::pg
