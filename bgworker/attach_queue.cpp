@@ -1,0 +1,142 @@
+#include "bgworker/attach_queue.hpp"
+
+#include "extension/config_writer.hpp"
+#include "extension/gucs.hpp"
+
+#include <csignal>
+
+extern "C" {
+#include "miscadmin.h"
+#include "utils/timestamp.h"
+}
+
+namespace storcon::worker {
+
+namespace {
+long long now_us() { return static_cast<long long>(GetCurrentTimestamp()); }
+
+// Writes the edit in its own transaction; throws (PgError / std::exception) and leaves the old file.
+std::vector<ConfEntry> write_settings(const std::vector<ConfEntry>& set, const std::vector<std::string>& remove) {
+  std::vector<ConfEntry> before;
+  in_transaction([&] {
+    pg::validate_settings(set);
+    before = pg::edit_auto_conf_file(set, remove);
+  });
+  return before;
+}
+
+void signal_reload() { kill(PostmasterPid, SIGHUP); }
+}  // namespace
+
+bool AttachQueue::dispatch(Request& req, HookReply* reply) {
+  Endpoint e = req.endpoint;
+  if (e == Endpoint::NotFound) {
+    *reply = error_reply(404, "no such endpoint: " + req.path);
+  } else if (req.method != endpoint_method(e)) {
+    *reply = error_reply(405, std::string(endpoint_name(e)) + " accepts " + endpoint_method(e) + " only");
+  } else if (e == Endpoint::Healthz) {
+    *reply = HookReply{200, R"({"status":"ok"})"};
+  } else if (e == Endpoint::Status) {
+    *reply = HookReply{200, status_json(server_ ? server_->listen() : "", env_.cached(), stats_, queue_.size(),
+                                        in_flight_.has_value())
+                                .dump()};
+  } else {
+    queue_.push_back(&req);  // applied by pump(), on the loop, outside MHD's callbacks
+    return false;
+  }
+  stats_.count(e, reply->status);
+  return true;
+}
+
+void AttachQueue::finish(Request* req, const std::string& tenant, const std::string& outcome, HookReply reply) {
+  stats_.count(req->endpoint, reply.status);
+  std::string detail = reply.status == 200 ? "" : reply.body;
+  stats_.record_notification(tenant, reply.status, outcome, detail);
+  if (reply.status >= 500 || reply.status == 423)
+    elog(LOG, "pg_storcon hook: %s for tenant %s answered %d: %s", endpoint_name(req->endpoint),
+         tenant.empty() ? "?" : tenant.c_str(), reply.status, reply.body.c_str());
+  server_->resume(*req, std::move(reply));
+}
+
+void AttachQueue::pump() {
+  while (!in_flight_ && !queue_.empty()) {
+    Request* req = queue_.front();
+    queue_.pop_front();
+    start(req);
+  }
+}
+
+void AttachQueue::start(Request* req) {
+  if (req->endpoint == Endpoint::NotifySafekeepers) {
+    // Honest refusal until safekeeper notifications are implemented: storcon reports the failure of
+    // the safekeeper migration instead of believing the compute was reconfigured.
+    finish(req, "", "unsupported",
+           error_reply(501, "notify-safekeepers is not supported by this version of pg_storcon"));
+    return;
+  }
+  AttachPlan plan;
+  try {
+    plan = plan_attach(req->body, env_);
+  } catch (const std::exception& e) {
+    finish(req, "", "error", error_reply(503, std::string("could not plan the notification: ") + e.what()));
+    return;
+  }
+  if (plan.reply) {
+    finish(req, plan.tenant_id, plan.outcome, *plan.reply);
+    return;
+  }
+  std::vector<ConfEntry> before;
+  try {
+    before = write_settings(plan.settings, {});
+  } catch (const std::exception& e) {
+    finish(req, plan.tenant_id, "write_failed",
+           error_reply(503, std::string("could not write postgresql.auto.conf (left unchanged): ") + e.what()));
+    return;
+  }
+  signal_reload();
+  in_flight_ = InFlight{req, std::move(plan), std::move(before),
+                        now_us() + static_cast<long long>(pg::guc_hook_apply_timeout_ms) * 1000};
+}
+
+void AttachQueue::on_reload() {
+  env_.read_settings();
+  if (!in_flight_) return;
+  InFlight f = std::move(*in_flight_);
+  in_flight_.reset();
+  if (shard_map_in_effect(f.plan.target, env_.cached())) {
+    finish(f.request, f.plan.tenant_id, "applied", shard_map_reply("applied", f.plan.tenant_id, f.plan.target));
+    return;
+  }
+  // The reload did not take the values (the server log says why): put the old ones back, so the
+  // file is fully old again, and let storcon retry.
+  std::vector<ConfEntry> undo_set;
+  std::vector<std::string> undo_remove;
+  pg::undo_edit(f.before, f.plan.settings, &undo_set, &undo_remove);
+  std::string restored = "restored";
+  try {
+    write_settings(undo_set, undo_remove);
+    signal_reload();
+  } catch (const std::exception& e) {
+    restored = std::string("could not be restored: ") + e.what();
+  }
+  finish(f.request, f.plan.tenant_id, "not_in_effect",
+         error_reply(503, "the written settings did not take effect after reload; postgresql.auto.conf " + restored));
+}
+
+void AttachQueue::on_tick() {
+  if (!in_flight_ || now_us() < in_flight_->deadline_us) return;
+  InFlight f = std::move(*in_flight_);
+  in_flight_.reset();
+  // Written and durable, but the reload was not observed in time: 423 tells storcon the change is
+  // persisted and not yet applied, and it will send the same body again later.
+  finish(f.request, f.plan.tenant_id, "pending_reload",
+         error_reply(423, "the settings are written to postgresql.auto.conf and take effect at the next reload"));
+}
+
+long AttachQueue::wait_cap_ms() const {
+  if (!in_flight_) return 1000;
+  long long left = (in_flight_->deadline_us - now_us()) / 1000;
+  return left < 0 ? 0 : (left > 1000 ? 1000 : static_cast<long>(left) + 1);
+}
+
+}  // namespace storcon::worker

@@ -1,0 +1,58 @@
+#include "bgworker/pg_env.hpp"
+
+#include "control/ids.hpp"
+#include "extension/catalog_sync.hpp"
+#include "extension/gucs.hpp"
+#include "extension/storcon_call.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+extern "C" {
+#include "access/xlog.h"
+#include "utils/snapmgr.h"
+}
+
+namespace storcon::worker {
+
+namespace {
+std::string setting(const char* name) {
+  const char* v = GetConfigOption(name, true, false);  // missing_ok: vanilla PostgreSQL has no neon.*
+  return v ? v : "";
+}
+}  // namespace
+
+void PgAttachEnv::read_settings() {
+  InEffect e;
+  std::string tenant = setting("neon.tenant_id");
+  e.tenant_id = to_lower(tenant.substr(0, 32));
+  e.timeline_id = to_lower(setting("neon.timeline_id").substr(0, 32));
+  e.pageserver_connstring = setting(kConnstringGuc);
+  std::string stripe = setting(kStripeSizeGuc);  // GetConfigOption prints ints without units
+  char* end = nullptr;
+  long long v = std::strtoll(stripe.c_str(), &end, 10);
+  if (!stripe.empty() && end != nullptr && *end == '\0') e.stripe_size = v;
+  in_effect_ = e;
+}
+
+void PgAttachEnv::load_directory() {
+  in_transaction([&] { directory_.replace(pg::load_mirrored_nodes()); });
+}
+
+void PgAttachEnv::refresh_directory() {
+  // The hook must answer storcon within 10 s: bound this call well below that.
+  StorconClient& client = pg::storcon_client();
+  ClientOptions o = client.options();
+  o.request_timeout_ms = std::min<long>(o.request_timeout_ms, 3000);
+  o.connect_timeout_ms = std::min<long>(o.connect_timeout_ms, 1000);
+  client.set_options(o);
+  pg::CatalogSnapshot snap = pg::fetch_catalog(client);
+  directory_.replace(snap.nodes);
+  // Keep the mirror tables in step, except on a standby (read-only) or where the extension is absent.
+  bool in_recovery = RecoveryInProgress();
+  if (!in_recovery) in_transaction([&] {
+      if (pg::mirror_tables_exist()) pg::mirror_catalog(snap);
+    });
+}
+
+}  // namespace storcon::worker

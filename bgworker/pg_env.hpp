@@ -1,0 +1,46 @@
+// The worker's view of PostgreSQL for the hook: the neon settings in effect (read after each
+// reload), the node directory (loaded from storcon.nodes, refreshed from storcon on a miss), and
+// transactions for the catalog and the config file.
+#pragma once
+
+#include "control/hook.hpp"
+#include "extension/boundary.hpp"
+
+namespace storcon::worker {
+
+// Runs f inside a transaction with a snapshot; aborts it if f throws.
+template <typename F>
+void in_transaction(F&& f) {
+  pg::pg_call([] {
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    PushActiveSnapshot(GetTransactionSnapshot());
+  });
+  try {
+    f();
+  } catch (...) {
+    pg::pg_call([] { AbortCurrentTransaction(); });
+    throw;
+  }
+  pg::pg_call([] {
+    PopActiveSnapshot();
+    CommitTransactionCommand();
+  });
+}
+
+class PgAttachEnv : public AttachEnv {
+ public:
+  InEffect in_effect() override { return in_effect_; }
+  const NodeDirectory& directory() override { return directory_; }
+  void refresh_directory() override;
+
+  void read_settings();      // after every reload
+  void load_directory();     // from storcon.nodes at start
+  const InEffect& cached() const { return in_effect_; }
+
+ private:
+  InEffect in_effect_;
+  NodeDirectory directory_;
+};
+
+}  // namespace storcon::worker

@@ -1,0 +1,92 @@
+// The hook worker's main loop (the worker_spi / autoprewarm pattern): die on SIGTERM (exit 1, so
+// pg_terminate_backend leads to a restart after bgw_restart_time; postmaster shutdown does not
+// restart it), SignalHandlerForConfigReload on SIGHUP, and one wait set holding the latch,
+// postmaster death and libmicrohttpd's epoll fd. An ERROR outside a handled path is promoted to
+// FATAL in a background worker: exit 1, restart.
+#include "bgworker/attach_queue.hpp"
+#include "bgworker/http_server.hpp"
+#include "bgworker/pg_env.hpp"
+#include "extension/gucs.hpp"
+
+extern "C" {
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/wait_event.h"
+
+PGDLLEXPORT void storcon_hook_worker_main(Datum arg);
+}
+
+namespace storcon::worker {
+
+namespace {
+
+void log_server_messages(HookServer& server) {
+  for (const auto& m : server.take_log()) elog(LOG, "pg_storcon hook: libmicrohttpd: %s", m.c_str());
+}
+
+[[noreturn]] void serve() {
+  PgAttachEnv env;
+  env.read_settings();
+  std::string failure;
+  try {
+    env.load_directory();
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty())
+    elog(WARNING, "pg_storcon hook: could not load storcon.nodes (%s); nodes are resolved from storcon",
+         failure.c_str());
+
+  AttachQueue queue(env);
+  std::unique_ptr<HookServer> server;
+  try {
+    server = std::make_unique<HookServer>(pg::guc_hook_listen_addr, pg::guc_hook_port, queue);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!server) ereport(FATAL, (errmsg("pg_storcon hook: %s", failure.c_str())));
+  queue.set_server(server.get());
+  ereport(LOG, (errmsg("pg_storcon hook listening on http://%s", server->listen().c_str())));
+  pgstat_report_activity(STATE_IDLE, nullptr);
+
+  for (;;) {
+    long timeout = server->timeout_ms(queue.wait_cap_ms());
+    (void)WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                            server->epoll_fd(), timeout, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+    if (ConfigReloadPending) {
+      ConfigReloadPending = false;
+      ProcessConfigFile(PGC_SIGHUP);
+      queue.on_reload();
+    }
+    queue.on_tick();
+    server->run();   // reads requests, answers /healthz and /status, queues notifications
+    queue.pump();    // applies queued notifications (may resume connections)
+    server->run();   // sends answers of resumed connections
+    log_server_messages(*server);
+  }
+}
+
+}  // namespace
+
+}  // namespace storcon::worker
+
+void storcon_hook_worker_main(Datum) {
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
+  pqsignal(SIGTERM, die);
+  BackgroundWorkerUnblockSignals();
+  BackgroundWorkerInitializeConnection(storcon::pg::guc_database, nullptr, 0);
+  pgstat_report_appname("pg_storcon hook");
+  try {
+    storcon::worker::serve();
+  } catch (const std::exception& e) {
+    // Copy out of the catch before raising: FATAL ends the process (exit 1, restarted).
+    elog(LOG, "pg_storcon hook: %s", e.what());
+  }
+  proc_exit(1);
+}

@@ -1,0 +1,179 @@
+#include "control/hook.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace storcon {
+
+namespace {
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string now_iso8601() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+}  // namespace
+
+Endpoint match_endpoint(std::string_view path) {
+  if (ends_with(path, "/notify-attach")) return Endpoint::NotifyAttach;
+  if (ends_with(path, "/notify-safekeepers")) return Endpoint::NotifySafekeepers;
+  if (path == "/healthz") return Endpoint::Healthz;
+  if (path == "/status") return Endpoint::Status;
+  return Endpoint::NotFound;
+}
+
+const char* endpoint_name(Endpoint e) {
+  switch (e) {
+    case Endpoint::NotifyAttach: return "notify-attach";
+    case Endpoint::NotifySafekeepers: return "notify-safekeepers";
+    case Endpoint::Healthz: return "healthz";
+    case Endpoint::Status: return "status";
+    case Endpoint::NotFound: break;
+  }
+  return "unknown";
+}
+
+const char* endpoint_method(Endpoint e) {
+  switch (e) {
+    case Endpoint::NotifyAttach:
+    case Endpoint::NotifySafekeepers: return "PUT";
+    case Endpoint::Healthz:
+    case Endpoint::Status: return "GET";
+    case Endpoint::NotFound: break;
+  }
+  return "";
+}
+
+HookReply error_reply(int status, const std::string& msg) {
+  return HookReply{status, nlohmann::json{{"msg", msg}}.dump()};
+}
+
+bool shard_map_in_effect(const ShardMapSettings& target, const InEffect& now) {
+  if (now.pageserver_connstring != target.pageserver_connstring) return false;
+  if (!target.stripe_size) return true;  // unsharded: the stripe size is not used
+  return now.stripe_size && std::to_string(*now.stripe_size) == *target.stripe_size;
+}
+
+HookReply shard_map_reply(const char* status_word, const std::string& tenant_id,
+                          const ShardMapSettings& target) {
+  nlohmann::json j = {{"status", status_word},
+                      {"tenant_id", tenant_id},
+                      {"shard_count", target.shard_count},
+                      {"stripe_size", nullptr},
+                      {"pageserver_connstring", target.pageserver_connstring}};
+  if (target.stripe_size) j["stripe_size"] = std::stoll(*target.stripe_size);
+  return HookReply{200, j.dump()};
+}
+
+AttachPlan plan_attach(std::string_view body, AttachEnv& env) {
+  AttachPlan plan;
+  AttachRequest req;
+  try {
+    req = parse_attach(body);
+  } catch (const HookError& e) {
+    plan.outcome = "rejected";
+    plan.reply = error_reply(e.status, e.what());
+    return plan;
+  }
+  plan.tenant_id = req.tenant_id;
+  InEffect now = env.in_effect();
+
+  // storcon sends every tenant's notifications to one URL: others' are not ours, and a non-2xx
+  // answer would make storcon retry them forever and block their migrations.
+  if (!now.tenant_id.empty() && now.tenant_id.compare(0, 32, req.tenant_id) != 0) {
+    plan.outcome = "not_hosted";
+    plan.reply = HookReply{200, nlohmann::json{{"status", "not_hosted"},
+                                               {"tenant_id", req.tenant_id},
+                                               {"detail", "tenant " + req.tenant_id +
+                                                              " is not hosted by this compute (neon.tenant_id is " +
+                                                              now.tenant_id + ")"}}
+                                    .dump()};
+    return plan;
+  }
+
+  if (!missing_nodes(req, env.directory()).empty()) {
+    try {
+      env.refresh_directory();
+    } catch (const std::exception& e) {
+      plan.outcome = "unresolved";
+      plan.reply = error_reply(503, std::string("could not refresh the node directory from storcon: ") + e.what());
+      return plan;
+    }
+    auto missing = missing_nodes(req, env.directory());
+    if (!missing.empty()) {
+      std::string ids;
+      for (int64_t id : missing) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+      plan.outcome = "unresolved";
+      plan.reply = error_reply(503, "pageserver node ids unknown to storcon: " + ids);
+      return plan;
+    }
+  }
+
+  try {
+    plan.target = render_attach(req, env.directory());
+  } catch (const HookError& e) {
+    plan.outcome = "unresolved";
+    plan.reply = error_reply(e.status, e.what());
+    return plan;
+  }
+
+  if (shard_map_in_effect(plan.target, now)) {
+    plan.outcome = "unchanged";
+    plan.reply = shard_map_reply("unchanged", req.tenant_id, plan.target);
+    return plan;
+  }
+
+  // neon.stripe_size must precede the connstring: the postmaster captures the stripe size in
+  // effect when the connstring's assign hook runs (contract §2.3).
+  if (plan.target.stripe_size) plan.settings.push_back({kStripeSizeGuc, *plan.target.stripe_size});
+  plan.settings.push_back({kConnstringGuc, plan.target.pageserver_connstring});
+  plan.outcome = "apply";
+  return plan;
+}
+
+void HookStats::count(Endpoint e, int status) { requests_[endpoint_name(e)][status]++; }
+
+void HookStats::record_notification(const std::string& tenant_id, int status, const std::string& outcome,
+                                    const std::string& detail) {
+  outcomes_[outcome]++;
+  last_ = {{"at", now_iso8601()},
+           {"tenant_id", tenant_id},
+           {"http_status", status},
+           {"outcome", outcome},
+           {"detail", detail}};
+}
+
+nlohmann::json HookStats::to_json() const {
+  nlohmann::json requests = nlohmann::json::object();
+  for (const auto& [ep, by_status] : requests_)
+    for (const auto& [status, n] : by_status) requests[ep][std::to_string(status)] = n;
+  return {{"requests", requests}, {"outcomes", outcomes_}, {"last_notification", last_}};
+}
+
+nlohmann::json status_json(const std::string& listen, const InEffect& now, const HookStats& stats,
+                           size_t queued, bool applying) {
+  nlohmann::json in_effect = {{"pageserver_connstring", now.pageserver_connstring},
+                              {"stripe_size", nullptr}};
+  if (now.stripe_size) in_effect["stripe_size"] = *now.stripe_size;
+  nlohmann::json j = {{"listen", listen},
+                      {"tenant_id", now.tenant_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(now.tenant_id)},
+                      {"timeline_id", now.timeline_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(now.timeline_id)},
+                      {"in_effect", in_effect},
+                      {"queued", queued},
+                      {"applying", applying}};
+  j.update(stats.to_json());
+  return j;
+}
+
+}  // namespace storcon

@@ -1,0 +1,88 @@
+// The compute hook's decisions, independent of PostgreSQL and of the HTTP library: which endpoint a
+// path names, what a notify-attach asks for, whether it is already in effect, and the JSON of every
+// answer. bgworker/ supplies the environment (the settings in effect, the node directory) and does
+// the writing, reloading and waiting.
+#pragma once
+#include "control/guard.hpp"
+
+#include "control/auto_conf.hpp"
+#include "control/notify_attach.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace storcon {
+
+enum class Endpoint { NotifyAttach, NotifySafekeepers, Healthz, Status, NotFound };
+
+// Any path prefix: ".../notify-attach" under whatever --control-plane-url carries.
+Endpoint match_endpoint(std::string_view path);
+const char* endpoint_name(Endpoint e);
+// The one method each endpoint accepts.
+const char* endpoint_method(Endpoint e);
+
+struct HookReply {
+  int status = 200;
+  std::string body;  // JSON
+};
+
+HookReply error_reply(int status, const std::string& msg);  // {"msg": ...}, storcon's error shape
+
+// The neon settings as the worker sees them after its last reload.
+struct InEffect {
+  std::string tenant_id;  // neon.tenant_id, "" when unset
+  std::string timeline_id;
+  std::string pageserver_connstring;
+  std::optional<int64_t> stripe_size;  // pages
+};
+
+class AttachEnv {
+ public:
+  virtual ~AttachEnv() = default;
+  virtual InEffect in_effect() = 0;
+  virtual const NodeDirectory& directory() = 0;
+  // Reload the directory from storcon; throws std::exception with a readable message on failure.
+  virtual void refresh_directory() = 0;
+};
+
+inline constexpr const char* kStripeSizeGuc = "neon.stripe_size";
+inline constexpr const char* kConnstringGuc = "neon.pageserver_connstring";
+
+struct AttachPlan {
+  std::optional<HookReply> reply;  // set: answer this now, change nothing
+  std::string tenant_id;
+  ShardMapSettings target;
+  std::vector<ConfEntry> settings;  // otherwise: write these in this order, reload, verify
+  std::string outcome;              // not_hosted / unchanged / rejected / unresolved / apply
+};
+
+AttachPlan plan_attach(std::string_view body, AttachEnv& env);
+
+// True when the worker's view shows exactly the target settings.
+bool shard_map_in_effect(const ShardMapSettings& target, const InEffect& now);
+
+// {"status": "applied"|"unchanged", "tenant_id", "shard_count", "stripe_size", "pageserver_connstring"}
+HookReply shard_map_reply(const char* status_word, const std::string& tenant_id,
+                          const ShardMapSettings& target);
+
+// Counters and the last notification, for GET /status.
+class HookStats {
+ public:
+  void count(Endpoint e, int status);
+  void record_notification(const std::string& tenant_id, int status, const std::string& outcome,
+                           const std::string& detail);
+  nlohmann::json to_json() const;
+
+ private:
+  std::map<std::string, std::map<int, uint64_t>> requests_;
+  std::map<std::string, uint64_t> outcomes_;
+  nlohmann::json last_ = nullptr;
+};
+
+nlohmann::json status_json(const std::string& listen, const InEffect& now, const HookStats& stats,
+                           size_t queued, bool applying);
+
+}  // namespace storcon
