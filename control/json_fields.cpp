@@ -29,9 +29,8 @@ int64_t checked_int(const nlohmann::json& v, const char* key, int64_t min, int64
     throw DecodeError(std::string("field \"") + key + "\" must be an integer");
   if (v.is_number_unsigned()) {
     uint64_t u = v.get<uint64_t>();
-    if (u > static_cast<uint64_t>(max))
+    if (u > static_cast<uint64_t>(INT64_MAX))
       throw DecodeError(std::string("field \"") + key + "\" is out of range");
-    return static_cast<int64_t>(u);
   }
   int64_t i = v.get<int64_t>();
   if (i < min || i > max) throw DecodeError(std::string("field \"") + key + "\" is out of range");
