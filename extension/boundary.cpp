@@ -24,6 +24,9 @@ void capture_current_exception(PendingError& out) noexcept {
   } catch (const DecodeError& e) {
     out.sqlerrcode = ERRCODE_PROTOCOL_VIOLATION;
     out.message = psprintf("unexpected answer from storcon: %s", e.what());
+  } catch (const IoError& e) {
+    out.sqlerrcode = ERRCODE_IO_ERROR;
+    out.message = pstrdup(e.what());
   } catch (const std::invalid_argument& e) {
     out.sqlerrcode = ERRCODE_INVALID_PARAMETER_VALUE;
     out.message = pstrdup(e.what());

@@ -9,9 +9,15 @@
 #include "extension/pg.hpp"
 
 #include <exception>
+#include <stdexcept>
 #include <utility>
 
 namespace storcon::pg {
+
+// A file the extension needs could not be read (SQLSTATE 58030, io_error).
+struct IoError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // A PostgreSQL error caught by pg_call; owns a copy of the ErrorData (palloc'd).
 class PgError : public std::exception {

@@ -1,5 +1,6 @@
 #include "extension/storcon_call.hpp"
 
+#include "extension/boundary.hpp"
 #include "extension/gucs.hpp"
 #include "extension/pg.hpp"
 
@@ -21,7 +22,7 @@ std::string read_token_file(const char* path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     // The path and contents stay out of the message: the setting is superuser-only.
-    throw std::runtime_error(std::string("could not read the file named by storcon.jwt_token_file: ") +
+    throw IoError(std::string("could not read the file named by storcon.jwt_token_file: ") +
                              strerror(errno));
   }
   std::stringstream ss;
@@ -30,7 +31,7 @@ std::string read_token_file(const char* path) {
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
     token.pop_back();
   if (token.find_first_of("\r\n") != std::string::npos)
-    throw std::runtime_error("the file named by storcon.jwt_token_file must hold one token on one line");
+    throw IoError("the file named by storcon.jwt_token_file must hold one token on one line");
   return token;
 }
 

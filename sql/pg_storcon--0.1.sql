@@ -91,9 +91,10 @@ $$;
 REVOKE ALL ON FUNCTION storcon._mirror_nodes(jsonb), storcon._mirror_safekeepers(jsonb) FROM PUBLIC;
 
 -- Mirror storcon's node and safekeeper lists into the tables above, in one transaction.
+-- SECURITY DEFINER so that a role granted EXECUTE can refresh the (superuser-owned) mirror.
 CREATE FUNCTION storcon.sync_catalog()
 RETURNS TABLE(nodes integer, safekeepers integer)
-LANGUAGE C VOLATILE
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'storcon_sync_catalog';
 
