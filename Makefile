@@ -10,6 +10,11 @@ PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -I$(CURDIR) -DPG_STORCON_VERSION='"$(EXTVERSION)"'
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -lstdc++ -lmicrohttpd -lcurl -lcrypto
+EXTRA_CLEAN = $(OBJS:.o=.d)
+
+# Header dependencies (PGXS tracks none without --enable-depend): a changed header rebuilds its users.
+PG_CPPFLAGS += -MMD -MP
+-include $(OBJS:.o=.d)
 
 # control/ must never see a PostgreSQL header: control/guard.hpp turns that into a build error.
 control/%.o: PG_CPPFLAGS += -DSTORCON_CONTROL_BUILD

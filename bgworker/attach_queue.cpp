@@ -35,11 +35,10 @@ bool AttachQueue::dispatch(Request& req, HookReply* reply) {
   } else if (req.method != endpoint_method(e)) {
     *reply = error_reply(405, std::string(endpoint_name(e)) + " accepts " + endpoint_method(e) + " only");
   } else if (e == Endpoint::Healthz) {
-    *reply = HookReply{200, R"({"status":"ok"})"};
+    *reply = HookReply{200, {{"status", "ok"}}};
   } else if (e == Endpoint::Status) {
     *reply = HookReply{200, status_json(server_ ? server_->listen() : "", env_.cached(), stats_, queue_.size(),
-                                        in_flight_.has_value())
-                                .dump()};
+                                        in_flight_.has_value())};
   } else {
     queue_.push_back(&req);  // applied by pump(), on the loop, outside MHD's callbacks
     return false;
@@ -50,11 +49,11 @@ bool AttachQueue::dispatch(Request& req, HookReply* reply) {
 
 void AttachQueue::finish(Request* req, const std::string& tenant, const std::string& outcome, HookReply reply) {
   stats_.count(req->endpoint, reply.status);
-  std::string detail = reply.status == 200 ? "" : reply.body;
-  stats_.record_notification(tenant, reply.status, outcome, detail);
+  std::string detail = reply.body.contains("msg") ? reply.body["msg"].get<std::string>() : "";
+  reply.body["seq"] = stats_.record_notification(tenant, reply.status, outcome, detail);
   if (reply.status >= 500 || reply.status == 423)
     elog(LOG, "pg_storcon hook: %s for tenant %s answered %d: %s", endpoint_name(req->endpoint),
-         tenant.empty() ? "?" : tenant.c_str(), reply.status, reply.body.c_str());
+         tenant.empty() ? "?" : tenant.c_str(), reply.status, detail.c_str());
   server_->resume(*req, std::move(reply));
 }
 

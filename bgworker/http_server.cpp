@@ -14,7 +14,8 @@ namespace storcon::worker {
 namespace {
 
 MHD_Result queue_reply(MHD_Connection* c, const HookReply& reply) {
-  MHD_Response* r = MHD_create_response_from_buffer(reply.body.size(), const_cast<char*>(reply.body.data()),
+  const std::string body = reply.body.dump();
+  MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
                                                     MHD_RESPMEM_MUST_COPY);
   if (r == nullptr) return MHD_NO;
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");

@@ -56,7 +56,7 @@ const char* endpoint_method(Endpoint e) {
 }
 
 HookReply error_reply(int status, const std::string& msg) {
-  return HookReply{status, nlohmann::json{{"msg", msg}}.dump()};
+  return HookReply{status, nlohmann::json{{"msg", msg}}};
 }
 
 bool shard_map_in_effect(const ShardMapSettings& target, const InEffect& now) {
@@ -73,7 +73,7 @@ HookReply shard_map_reply(const char* status_word, const std::string& tenant_id,
                       {"stripe_size", nullptr},
                       {"pageserver_connstring", target.pageserver_connstring}};
   if (target.stripe_size) j["stripe_size"] = std::stoll(*target.stripe_size);
-  return HookReply{200, j.dump()};
+  return HookReply{200, j};
 }
 
 AttachPlan plan_attach(std::string_view body, AttachEnv& env) {
@@ -97,8 +97,7 @@ AttachPlan plan_attach(std::string_view body, AttachEnv& env) {
                                                {"tenant_id", req.tenant_id},
                                                {"detail", "tenant " + req.tenant_id +
                                                               " is not hosted by this compute (neon.tenant_id is " +
-                                                              now.tenant_id + ")"}}
-                                    .dump()};
+                                                              now.tenant_id + ")"}}};
     return plan;
   }
 
@@ -144,14 +143,16 @@ AttachPlan plan_attach(std::string_view body, AttachEnv& env) {
 
 void HookStats::count(Endpoint e, int status) { requests_[endpoint_name(e)][status]++; }
 
-void HookStats::record_notification(const std::string& tenant_id, int status, const std::string& outcome,
-                                    const std::string& detail) {
+uint64_t HookStats::record_notification(const std::string& tenant_id, int status, const std::string& outcome,
+                                        const std::string& detail) {
   outcomes_[outcome]++;
-  last_ = {{"at", now_iso8601()},
+  last_ = {{"seq", ++seq_},
+           {"at", now_iso8601()},
            {"tenant_id", tenant_id},
            {"http_status", status},
            {"outcome", outcome},
            {"detail", detail}};
+  return seq_;
 }
 
 nlohmann::json HookStats::to_json() const {

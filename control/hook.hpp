@@ -26,7 +26,7 @@ const char* endpoint_method(Endpoint e);
 
 struct HookReply {
   int status = 200;
-  std::string body;  // JSON
+  nlohmann::json body;
 };
 
 HookReply error_reply(int status, const std::string& msg);  // {"msg": ...}, storcon's error shape
@@ -72,14 +72,16 @@ HookReply shard_map_reply(const char* status_word, const std::string& tenant_id,
 class HookStats {
  public:
   void count(Endpoint e, int status);
-  void record_notification(const std::string& tenant_id, int status, const std::string& outcome,
-                           const std::string& detail);
+  // Records the notification's outcome; returns its sequence number in this worker's lifetime.
+  uint64_t record_notification(const std::string& tenant_id, int status, const std::string& outcome,
+                               const std::string& detail);
   nlohmann::json to_json() const;
 
  private:
   std::map<std::string, std::map<int, uint64_t>> requests_;
   std::map<std::string, uint64_t> outcomes_;
   nlohmann::json last_ = nullptr;
+  uint64_t seq_ = 0;
 };
 
 nlohmann::json status_json(const std::string& listen, const InEffect& now, const HookStats& stats,

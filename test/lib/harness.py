@@ -57,7 +57,8 @@ def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
 class Cluster:
     """One PostgreSQL data directory under /tmp, owned by the server user."""
 
-    def __init__(self, name, port=None, settings=None, preload="neon_stub,pg_storcon"):
+    def __init__(self, name, port=None, settings=None, preload="neon_stub,pg_storcon", primary=None):
+        """A new cluster, or with primary=<Cluster> a hot standby cloned from it (pg_basebackup -R)."""
         self.base = tempfile.mkdtemp(prefix=f"pg_storcon_{name}_", dir="/tmp")
         os.chmod(self.base, 0o755)
         self.datadir = os.path.join(self.base, "data")
@@ -68,19 +69,26 @@ class Cluster:
         if user:
             pw = pwd.getpwnam(user)
             os.chown(self.base, pw.pw_uid, pw.pw_gid)
-        self._run([os.path.join(self.bindir, "initdb"), "-D", self.datadir, "-A", "trust", "-U", "postgres",
-                   "--no-sync", "-E", "UTF8", "--locale=C"])
         conf = {
             "listen_addresses": "'127.0.0.1'",
             "port": str(self.port),
             "unix_socket_directories": f"'{self.base}'",
-            "shared_preload_libraries": f"'{preload}'",
-            "fsync": "off",
-            "log_line_prefix": "'%m [%p] %b '",
-            "max_wal_senders": "4",
-            "wal_level": "replica",
         }
+        if primary is None:
+            self._run([os.path.join(self.bindir, "initdb"), "-D", self.datadir, "-A", "trust", "-U", "postgres",
+                       "--no-sync", "-E", "UTF8", "--locale=C"])
+            conf.update({
+                "shared_preload_libraries": f"'{preload}'",
+                "fsync": "off",
+                "log_line_prefix": "'%m [%p] %b '",
+                "max_wal_senders": "4",
+                "wal_level": "replica",
+            })
+        else:
+            self._run([os.path.join(self.bindir, "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+                       "-U", "postgres", "-D", self.datadir, "-R", "-X", "stream"])
         conf.update(settings or {})
+        self.hook_port = int(conf.get("storcon.hook_port", "3000"))
         self.append_conf(conf)
 
     def _run(self, cmd, check=True, **kw):
@@ -153,6 +161,10 @@ class Cluster:
         with open(self.path("postgresql.auto.conf"), "rb") as f:
             return f.read()
 
+    def postmaster_pid(self):
+        with open(self.path("postmaster.pid")) as f:
+            return int(f.readline())
+
     def hook_worker_pid(self):
         out = self.psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_storcon hook'")
         return int(out) if out else None
@@ -164,8 +176,9 @@ class Simulator:
     def __init__(self, port=None, args=()):
         self.dir = tempfile.mkdtemp(prefix="pg_storcon_sim_")
         port_file = os.path.join(self.dir, "port")
+        self.stderr = open(os.path.join(self.dir, "stderr"), "w")
         self.proc = subprocess.Popen([PYTHON, SIM, "--port", str(port or 0), "--port-file", port_file, *args],
-                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr"), "w"))
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
         wait_until(lambda: os.path.exists(port_file), timeout=15, what="simulator start")
         with open(port_file) as f:
             self.port = int(f.read().strip())
@@ -208,6 +221,8 @@ class Simulator:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
