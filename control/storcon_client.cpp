@@ -43,9 +43,9 @@ const char* sqlstate_for_status(long status) {
     case 401:
     case 403: return "42501";  // insufficient_privilege
     case 404: return "42704";  // undefined_object
+    case 408:  // storcon stopped waiting; the work goes on (not a cancel of this statement)
     case 409:
     case 412: return "55000";  // object_not_in_prerequisite_state
-    case 408: return "57014";  // query_canceled: storcon stopped waiting, the work goes on
     case 429:
     case 503: return "53000";  // insufficient_resources: busy or not ready, retry later
     default: return "58000";   // system_error: an error outside PostgreSQL

@@ -1,5 +1,6 @@
 #include "extension/boundary.hpp"
 
+#include "control/hints.hpp"
 #include "control/json_fields.hpp"
 #include "control/storcon_client.hpp"
 
@@ -21,6 +22,8 @@ void capture_current_exception(PendingError& out) noexcept {
     out.sqlerrcode = errcode_from_sqlstate(e.sqlstate());
     out.message = pstrdup(e.what());
     out.detail = pstrdup(e.detail().c_str());
+    std::string hint = hint_for(e);
+    if (!hint.empty()) out.hint = pstrdup(hint.c_str());
   } catch (const DecodeError& e) {
     out.sqlerrcode = ERRCODE_PROTOCOL_VIOLATION;
     out.message = psprintf("unexpected answer from storcon: %s", e.what());

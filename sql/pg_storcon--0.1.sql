@@ -99,3 +99,559 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'storcon_sync_catalog';
 
 REVOKE ALL ON FUNCTION storcon.sync_catalog() FROM PUBLIC;
+
+-------------------------------------------------------------------------------------------------
+-- storcon's API from SQL. storcon.api() is the transport; the functions below validate their
+-- arguments before any request is sent, build the JSON bodies with jsonb functions and return typed
+-- rows. None is executable by PUBLIC (see docs/sql.md for the GRANT of an administrator role).
+-------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION storcon.api(method text, path text, body jsonb DEFAULT NULL) RETURNS jsonb
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'storcon_api';
+
+-- Same, but storcon's 408 (it stopped waiting, the work goes on) is a NOTICE and NULL.
+CREATE FUNCTION storcon._api(method text, path text, body jsonb, in_progress_ok boolean) RETURNS jsonb
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'storcon_api';
+
+-- Validation helpers: a clear error before anything is sent.
+CREATE FUNCTION storcon._hex_id(value text, what text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF value IS NULL OR value !~ '^[0-9a-fA-F]{32}$' THEN
+        RAISE EXCEPTION 'invalid % "%"', what, value
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Expected 32 hexadecimal characters.';
+    END IF;
+    RETURN lower(value);
+END $$;
+
+CREATE FUNCTION storcon._shard_id(value text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF value IS NULL OR value !~ '^[0-9a-fA-F]{32}(-[0-9a-fA-F]{4})?$' THEN
+        RAISE EXCEPTION 'invalid tenant shard id "%"', value
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Expected <32 hex tenant id> or <tenant id>-<NNCC> (shard number, shard count, in hex).',
+                  HINT = 'storcon.tenant_shards(tenant_id) lists the shard ids of a tenant.';
+    END IF;
+    RETURN lower(value);
+END $$;
+
+-- The canonical spelling of one of storcon's enum values, matched case-insensitively.
+CREATE FUNCTION storcon._enum(value text, accepted text[], what text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE v text;
+BEGIN
+    SELECT a INTO v FROM unnest(accepted) a WHERE lower(a) = lower(value);
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'invalid % "%"', what, value
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Accepted values: %s.', array_to_string(accepted, ', '));
+    END IF;
+    RETURN v;
+END $$;
+
+-- 'Attached(N)' | 'Secondary' | 'Detached' <-> storcon's PlacementPolicy JSON.
+CREATE FUNCTION storcon._placement(value text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE m text[];
+BEGIN
+    m := regexp_match(value, '^\s*attached\s*\(\s*(\d{1,3})\s*\)\s*$', 'i');
+    IF m IS NOT NULL THEN
+        RETURN jsonb_build_object('Attached', m[1]::int);
+    ELSIF lower(btrim(value)) = 'secondary' THEN
+        RETURN '"Secondary"';
+    ELSIF lower(btrim(value)) = 'detached' THEN
+        RETURN '"Detached"';
+    END IF;
+    RAISE EXCEPTION 'invalid placement "%"', value
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = 'Accepted values: Attached(N) (N secondaries), Secondary, Detached.';
+END $$;
+
+CREATE FUNCTION storcon._placement_text(policy jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN jsonb_typeof(policy) = 'object' AND policy ? 'Attached'
+                THEN format('Attached(%s)', policy->>'Attached')
+                ELSE policy #>> '{}' END
+$$;
+
+CREATE FUNCTION storcon._scheduling(value text) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT storcon._enum(value, ARRAY['Active', 'Essential', 'Pause', 'Stop'], 'shard scheduling policy') $$;
+
+-- The shard number of a TenantShardId ("<tenant>" = 0, "<tenant>-NNCC" = NN).
+CREATE FUNCTION storcon._shard_number(tenant_shard_id text) RETURNS int
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN length(tenant_shard_id) = 37
+                  THEN ('x' || lpad(substr(tenant_shard_id, 34, 2), 8, '0'))::bit(32)::int ELSE 0 END $$;
+
+-- Polls until done() is true, with a NOTICE about every second; errors naming what is pending
+-- when `wait` runs out. Cancellable (pg_sleep and every storcon call are).
+CREATE FUNCTION storcon._wait(wait interval, what text, probe text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + wait;
+    state text;
+BEGIN
+    LOOP
+        EXECUTE probe INTO state;       -- NULL = done, otherwise a description of what is pending
+        IF state IS NULL THEN
+            RETURN;
+        END IF;
+        IF clock_timestamp() >= deadline THEN
+            RAISE EXCEPTION '% did not finish within %', what, wait
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'Still pending: ' || state,
+                      HINT = 'storcon goes on in the background; call again with a longer wait to keep watching.';
+        END IF;
+        RAISE NOTICE '%: %', what, state;
+        PERFORM pg_sleep(least(1.0, greatest(0.05, extract(epoch FROM deadline - clock_timestamp()))));
+    END LOOP;
+END $$;
+
+------------------------------------------------------------------ tenants
+
+CREATE FUNCTION storcon.tenant_create(tenant_id text DEFAULT NULL, shard_count int DEFAULT 1,
+                                      stripe_size int DEFAULT NULL, placement text DEFAULT NULL,
+                                      config jsonb DEFAULT NULL)
+RETURNS TABLE(tenant_shard_id text, node_id bigint, generation bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tid text := CASE WHEN tenant_create.tenant_id IS NULL THEN replace(gen_random_uuid()::text, '-', '')
+                     ELSE storcon._hex_id(tenant_create.tenant_id, 'tenant id') END;
+    body jsonb;
+    answer jsonb;
+BEGIN
+    IF shard_count IS NULL OR shard_count < 1 OR shard_count > 255 THEN
+        RAISE EXCEPTION 'shard_count must be between 1 and 255' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF stripe_size IS NOT NULL AND (stripe_size < 1 OR shard_count = 1) THEN
+        RAISE EXCEPTION 'stripe_size must be positive and applies to sharded tenants only'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'It is counted in 8 KiB pages; storcon uses 2048 (16 MiB) when it is NULL.';
+    END IF;
+    IF config IS NOT NULL AND (jsonb_typeof(config) <> 'object'
+            OR config ?| ARRAY['new_tenant_id', 'shard_parameters', 'placement_policy', 'generation']) THEN
+        RAISE EXCEPTION 'config must be a JSON object of tenant settings'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'For example {"pitr_interval": "7 days"}.';
+    END IF;
+    body := coalesce(config, '{}') || jsonb_build_object('new_tenant_id', tid);
+    IF shard_count > 1 THEN
+        body := body || jsonb_build_object('shard_parameters',
+                    jsonb_build_object('count', shard_count, 'stripe_size', coalesce(stripe_size, 2048)));
+    END IF;
+    IF placement IS NOT NULL THEN
+        body := body || jsonb_build_object('placement_policy', storcon._placement(placement));
+    END IF;
+    answer := storcon.api('POST', '/v1/tenant', body);
+    RETURN QUERY SELECT s->>'shard_id', (s->>'node_id')::bigint, (s->>'generation')::bigint
+                   FROM jsonb_array_elements(answer->'shards') s;
+END $$;
+
+CREATE FUNCTION storcon.tenant_delete(tenant_id text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM storcon.api('DELETE', '/v1/tenant/' || storcon._hex_id(tenant_id, 'tenant id'));
+END $$;
+
+CREATE FUNCTION storcon.tenants()
+RETURNS TABLE(tenant_id text, shard_count int, stripe_size int, placement text, scheduling text,
+              attached_nodes bigint[])
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t->>'tenant_id',
+           jsonb_array_length(t->'shards'),
+           (t->>'stripe_size')::int,
+           storcon._placement_text(t->'policy'),
+           (SELECT CASE WHEN count(DISTINCT s->>'scheduling_policy') > 1 THEN 'mixed'
+                        ELSE min(s->>'scheduling_policy') END
+              FROM jsonb_array_elements(t->'shards') s),
+           ARRAY(SELECT (s->>'node_attached')::bigint FROM jsonb_array_elements(t->'shards') s
+                  ORDER BY storcon._shard_number(s->>'tenant_shard_id'))
+      FROM jsonb_array_elements(storcon.api('GET', '/control/v1/tenant')) t
+     ORDER BY 1
+$$;
+
+CREATE FUNCTION storcon.tenant_shards(tenant_id text)
+RETURNS TABLE(tenant_shard_id text, node_attached bigint, node_secondary bigint[], is_reconciling bool,
+              is_pending_compute_notification bool, is_splitting bool, scheduling_policy text,
+              preferred_az text, last_error text)
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s->>'tenant_shard_id', (s->>'node_attached')::bigint,
+           ARRAY(SELECT jsonb_array_elements_text(coalesce(s->'node_secondary', '[]'))::bigint),
+           (s->>'is_reconciling')::bool, (s->>'is_pending_compute_notification')::bool,
+           (s->>'is_splitting')::bool, s->>'scheduling_policy', s->>'preferred_az_id',
+           nullif(s->>'last_error', '')
+      FROM jsonb_array_elements(
+               storcon.api('GET', '/control/v1/tenant/' || storcon._hex_id(tenant_id, 'tenant id'))->'shards') s
+     ORDER BY storcon._shard_number(s->>'tenant_shard_id')
+$$;
+
+CREATE FUNCTION storcon.tenant_config(tenant_id text) RETURNS jsonb
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT storcon.api('GET', '/v1/tenant/' || storcon._hex_id(tenant_id, 'tenant id') || '/config')
+           ->'tenant_specific_overrides'
+$$;
+
+-- PATCH semantics: keys given are set, a JSON null removes a key, others stay.
+CREATE FUNCTION storcon.tenant_config_set(tenant_id text, config jsonb) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF config IS NULL OR jsonb_typeof(config) <> 'object' OR config ? 'tenant_id' THEN
+        RAISE EXCEPTION 'config must be a JSON object of tenant settings'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A JSON null removes a setting.';
+    END IF;
+    PERFORM storcon.api('PATCH', '/v1/tenant/config',
+                        config || jsonb_build_object('tenant_id', storcon._hex_id(tenant_id, 'tenant id')));
+END $$;
+
+CREATE FUNCTION storcon.tenant_policy(tenant_id text, placement text DEFAULT NULL, scheduling text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE body jsonb := '{}';
+BEGIN
+    IF placement IS NULL AND scheduling IS NULL THEN
+        RAISE EXCEPTION 'nothing to change: give placement, scheduling or both' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF placement IS NOT NULL THEN
+        body := body || jsonb_build_object('placement', storcon._placement(placement));
+    END IF;
+    IF scheduling IS NOT NULL THEN
+        body := body || jsonb_build_object('scheduling', storcon._scheduling(scheduling));
+    END IF;
+    PERFORM storcon.api('PUT', '/control/v1/tenant/' || storcon._hex_id(tenant_id, 'tenant id') || '/policy', body);
+END $$;
+
+CREATE FUNCTION storcon.tenant_shard_split(tenant_id text, new_shard_count int, new_stripe_size int DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE body jsonb;
+BEGIN
+    IF new_shard_count IS NULL OR new_shard_count < 2 OR new_shard_count > 255 THEN
+        RAISE EXCEPTION 'new_shard_count must be between 2 and 255' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF new_stripe_size IS NOT NULL AND new_stripe_size < 1 THEN
+        RAISE EXCEPTION 'new_stripe_size must be positive (8 KiB pages)' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    body := jsonb_build_object('new_shard_count', new_shard_count);
+    IF new_stripe_size IS NOT NULL THEN
+        body := body || jsonb_build_object('new_stripe_size', new_stripe_size);
+    END IF;
+    RETURN QUERY SELECT jsonb_array_elements_text(
+        storcon.api('PUT', '/control/v1/tenant/' || storcon._hex_id(tenant_id, 'tenant id') || '/shard_split', body)
+        ->'new_shards');
+END $$;
+
+------------------------------------------------------------------ migration
+
+-- NULL when shard `shard` of `tenant` is attached on `node` and not reconciling; else what is pending.
+CREATE FUNCTION storcon._migration_pending(tenant text, shard text, node bigint) RETURNS text
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN s.node_attached = node AND NOT s.is_reconciling THEN NULL
+                ELSE format('shard %s attached on node %s%s, target node %s', s.tenant_shard_id,
+                            coalesce(s.node_attached::text, 'none'),
+                            CASE WHEN s.is_reconciling THEN ' (reconciling)' ELSE '' END, node) END
+      FROM storcon.tenant_shards(tenant) s
+     WHERE s.tenant_shard_id = shard
+$$;
+
+CREATE FUNCTION storcon.shard_migrate(tenant_shard_id text, node_id bigint, origin_node_id bigint DEFAULT NULL,
+                                      prewarm bool DEFAULT true, override_scheduler bool DEFAULT false,
+                                      wait interval DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    shard text := storcon._shard_id(shard_migrate.tenant_shard_id);
+    body jsonb;
+BEGIN
+    IF node_id IS NULL THEN
+        RAISE EXCEPTION 'node_id must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    body := jsonb_build_object('node_id', node_id,
+                               'migration_config', jsonb_build_object('prewarm', coalesce(prewarm, true),
+                                                                      'override_scheduler', coalesce(override_scheduler, false)));
+    IF origin_node_id IS NOT NULL THEN
+        body := body || jsonb_build_object('origin_node_id', origin_node_id);
+    END IF;
+    PERFORM storcon._api('PUT', '/control/v1/tenant/' || shard || '/migrate', body, true);
+    IF wait IS NOT NULL THEN
+        PERFORM storcon._wait(wait, format('migration of %s to node %s', shard, node_id),
+                              format('SELECT storcon._migration_pending(%L, %L, %s)', left(shard, 32), shard, node_id));
+    END IF;
+END $$;
+
+CREATE FUNCTION storcon.shard_migrate_secondary(tenant_shard_id text, node_id bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF node_id IS NULL THEN
+        RAISE EXCEPTION 'node_id must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM storcon._api('PUT', '/control/v1/tenant/' || storcon._shard_id(tenant_shard_id) || '/migrate_secondary',
+                         jsonb_build_object('node_id', node_id), true);
+END $$;
+
+------------------------------------------------------------------ timelines
+
+CREATE FUNCTION storcon.timeline_create(tenant_id text, timeline_id text DEFAULT NULL, pg_version int DEFAULT NULL,
+                                        ancestor_timeline_id text DEFAULT NULL, ancestor_start_lsn pg_lsn DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tid text := storcon._hex_id(timeline_create.tenant_id, 'tenant id');
+    tl text := CASE WHEN timeline_create.timeline_id IS NULL THEN replace(gen_random_uuid()::text, '-', '')
+                    ELSE storcon._hex_id(timeline_create.timeline_id, 'timeline id') END;
+    body jsonb;
+BEGIN
+    IF pg_version IS NOT NULL AND pg_version NOT BETWEEN 14 AND 17 THEN
+        RAISE EXCEPTION 'pg_version must be 14, 15, 16 or 17' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF ancestor_start_lsn IS NOT NULL AND ancestor_timeline_id IS NULL THEN
+        RAISE EXCEPTION 'ancestor_start_lsn needs ancestor_timeline_id' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    body := jsonb_build_object('new_timeline_id', tl);
+    IF pg_version IS NOT NULL THEN
+        body := body || jsonb_build_object('pg_version', pg_version);
+    END IF;
+    IF ancestor_timeline_id IS NOT NULL THEN
+        body := body || jsonb_build_object('ancestor_timeline_id', storcon._hex_id(ancestor_timeline_id, 'ancestor timeline id'));
+    END IF;
+    IF ancestor_start_lsn IS NOT NULL THEN
+        body := body || jsonb_build_object('ancestor_start_lsn', ancestor_start_lsn::text);
+    END IF;
+    RETURN storcon.api('POST', '/v1/tenant/' || tid || '/timeline', body)->>'timeline_id';
+END $$;
+
+CREATE FUNCTION storcon.timeline_delete(tenant_id text, timeline_id text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM storcon.api('DELETE', '/v1/tenant/' || storcon._hex_id(tenant_id, 'tenant id') || '/timeline/'
+                                  || storcon._hex_id(timeline_id, 'timeline id'));
+END $$;
+
+CREATE FUNCTION storcon.timelines(tenant_id text)
+RETURNS TABLE(timeline_id text, ancestor_timeline_id text, ancestor_lsn pg_lsn, last_record_lsn pg_lsn,
+              pg_version int, state text)
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t->>'timeline_id', t->>'ancestor_timeline_id', (t->>'ancestor_lsn')::pg_lsn,
+           (t->>'last_record_lsn')::pg_lsn, (t->>'pg_version')::int,
+           CASE jsonb_typeof(t->'state') WHEN 'object' THEN (SELECT min(k) FROM jsonb_object_keys(t->'state') k)
+                                         ELSE t->>'state' END
+      FROM jsonb_array_elements(storcon.api('GET', '/v1/tenant/' || storcon._hex_id(tenant_id, 'tenant id') || '/timeline')) t
+     ORDER BY 1
+$$;
+
+------------------------------------------------------------------ nodes
+
+CREATE FUNCTION storcon.node_register(node_id bigint, listen_pg_addr text, listen_pg_port int, listen_http_addr text,
+                                      listen_http_port int, availability_zone_id text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF node_id IS NULL OR node_id < 0 OR listen_pg_addr IS NULL OR listen_http_addr IS NULL
+       OR availability_zone_id IS NULL THEN
+        RAISE EXCEPTION 'node_id, addresses and availability_zone_id are required' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF listen_pg_port IS NULL OR listen_pg_port NOT BETWEEN 1 AND 65535
+       OR listen_http_port IS NULL OR listen_http_port NOT BETWEEN 1 AND 65535 THEN
+        RAISE EXCEPTION 'ports must be between 1 and 65535' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM storcon.api('POST', '/control/v1/node', jsonb_build_object(
+        'node_id', node_id, 'listen_pg_addr', listen_pg_addr, 'listen_pg_port', listen_pg_port,
+        'listen_http_addr', listen_http_addr, 'listen_http_port', listen_http_port,
+        'availability_zone_id', availability_zone_id));
+END $$;
+
+CREATE FUNCTION storcon.node_configure(node_id bigint, availability text DEFAULT NULL, scheduling text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE body jsonb := jsonb_build_object('node_id', node_id);
+BEGIN
+    IF node_id IS NULL THEN
+        RAISE EXCEPTION 'node_id must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF availability IS NULL AND scheduling IS NULL THEN
+        RAISE EXCEPTION 'nothing to change: give availability, scheduling or both' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF availability IS NOT NULL THEN
+        body := body || jsonb_build_object('availability',
+                    storcon._enum(availability, ARRAY['Active', 'WarmingUp', 'Offline'], 'node availability'));
+    END IF;
+    IF scheduling IS NOT NULL THEN
+        body := body || jsonb_build_object('scheduling',
+                    storcon._enum(scheduling, ARRAY['Active', 'Filling', 'Pause', 'PauseForRestart', 'Draining', 'Deleting'],
+                                  'node scheduling policy'));
+    END IF;
+    PERFORM storcon.api('PUT', format('/control/v1/node/%s/config', node_id), body);
+END $$;
+
+-- NULL when the node's scheduling is no longer `busy`; else what is pending.
+CREATE FUNCTION storcon._node_pending(node bigint, busy text) RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n jsonb := storcon.api('GET', format('/control/v1/node/%s', node));
+    attached int;
+BEGIN
+    IF n->>'scheduling' <> busy THEN
+        RETURN NULL;
+    END IF;
+    SELECT count(*) INTO attached
+      FROM jsonb_array_elements(storcon.api('GET', format('/control/v1/node/%s/shards', node))->'shards') s
+     WHERE NOT coalesce((s->>'is_observed_secondary')::bool, false);
+    RETURN format('node %s is %s, %s shard(s) attached to it', node, busy, attached);
+END $$;
+
+CREATE FUNCTION storcon.node_drain(node_id bigint, wait interval DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM storcon.api('PUT', format('/control/v1/node/%s/drain', node_id));
+    IF wait IS NOT NULL THEN
+        PERFORM storcon._wait(wait, format('drain of node %s', node_id),
+                              format('SELECT storcon._node_pending(%s, %L)', node_id, 'Draining'));
+    END IF;
+END $$;
+
+CREATE FUNCTION storcon.node_fill(node_id bigint, wait interval DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM storcon.api('PUT', format('/control/v1/node/%s/fill', node_id));
+    IF wait IS NOT NULL THEN
+        PERFORM storcon._wait(wait, format('fill of node %s', node_id),
+                              format('SELECT storcon._node_pending(%s, %L)', node_id, 'Filling'));
+    END IF;
+END $$;
+
+CREATE FUNCTION storcon.node_cancel_drain(node_id bigint) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT NULL::void FROM storcon.api('DELETE', format('/control/v1/node/%s/drain', node_id)) $$;
+
+CREATE FUNCTION storcon.node_cancel_fill(node_id bigint) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT NULL::void FROM storcon.api('DELETE', format('/control/v1/node/%s/fill', node_id)) $$;
+
+CREATE FUNCTION storcon.node_delete(node_id bigint, force bool DEFAULT false) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT NULL::void FROM storcon.api('PUT', format('/control/v1/node/%s/delete', node_id)
+                                              || CASE WHEN force THEN '?force=true' ELSE '' END)
+$$;
+
+CREATE FUNCTION storcon.node_shards(node_id bigint)
+RETURNS TABLE(tenant_shard_id text, is_observed_secondary bool, is_intended_secondary bool)
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s->>'tenant_shard_id', (s->>'is_observed_secondary')::bool, (s->>'is_intended_secondary')::bool
+      FROM jsonb_array_elements(storcon.api('GET', format('/control/v1/node/%s/shards', node_id))->'shards') s
+     ORDER BY 1
+$$;
+
+------------------------------------------------------------------ safekeepers
+
+CREATE FUNCTION storcon.safekeeper_register(id bigint, host text, port int, http_port int, availability_zone_id text,
+                                            region_id text DEFAULT 'default', version bigint DEFAULT 1)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF id IS NULL OR id <= 0 THEN
+        RAISE EXCEPTION 'safekeeper id must be positive' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF host IS NULL OR availability_zone_id IS NULL OR region_id IS NULL OR version IS NULL OR version < 0 THEN
+        RAISE EXCEPTION 'host, availability_zone_id, region_id and a non-negative version are required'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF port IS NULL OR port NOT BETWEEN 1 AND 65535 OR http_port IS NULL OR http_port NOT BETWEEN 1 AND 65535 THEN
+        RAISE EXCEPTION 'ports must be between 1 and 65535' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM storcon.api('POST', format('/control/v1/safekeeper/%s', id), jsonb_build_object(
+        'id', id, 'region_id', region_id, 'version', version, 'host', host, 'port', port,
+        'http_port', http_port, 'availability_zone_id', availability_zone_id));
+END $$;
+
+CREATE FUNCTION storcon.safekeeper_set_policy(id bigint, policy text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE p text;
+BEGIN
+    -- storcon spells it "Decomissioned"; the correct spelling is accepted too.
+    p := storcon._enum(CASE WHEN lower(policy) = 'decommissioned' THEN 'Decomissioned' ELSE policy END,
+                       ARRAY['Active', 'Activating', 'Pause', 'Decomissioned'], 'safekeeper scheduling policy');
+    PERFORM storcon.api('POST', format('/control/v1/safekeeper/%s/scheduling_policy', id),
+                        jsonb_build_object('scheduling_policy', p));
+END $$;
+
+------------------------------------------------------------------ privileges
+
+REVOKE ALL ON FUNCTION
+    storcon.api(text, text, jsonb), storcon._api(text, text, jsonb, boolean), storcon._wait(interval, text, text),
+    storcon.tenant_create(text, int, int, text, jsonb), storcon.tenant_delete(text), storcon.tenants(),
+    storcon.tenant_shards(text), storcon.tenant_config(text), storcon.tenant_config_set(text, jsonb),
+    storcon.tenant_policy(text, text, text), storcon.tenant_shard_split(text, int, int),
+    storcon._migration_pending(text, text, bigint),
+    storcon.shard_migrate(text, bigint, bigint, bool, bool, interval), storcon.shard_migrate_secondary(text, bigint),
+    storcon.timeline_create(text, text, int, text, pg_lsn), storcon.timeline_delete(text, text), storcon.timelines(text),
+    storcon.node_register(bigint, text, int, text, int, text), storcon.node_configure(bigint, text, text),
+    storcon._node_pending(bigint, text), storcon.node_drain(bigint, interval), storcon.node_fill(bigint, interval),
+    storcon.node_cancel_drain(bigint), storcon.node_cancel_fill(bigint), storcon.node_delete(bigint, bool),
+    storcon.node_shards(bigint), storcon.safekeeper_register(bigint, text, int, int, text, text, bigint),
+    storcon.safekeeper_set_policy(bigint, text)
+FROM PUBLIC;

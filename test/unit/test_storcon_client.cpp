@@ -193,6 +193,7 @@ TEST(StorconClient, StatusToSqlstate) {
   EXPECT_STREQ(sqlstate_for_status(404), "42704");
   EXPECT_STREQ(sqlstate_for_status(409), "55000");
   EXPECT_STREQ(sqlstate_for_status(412), "55000");
+  EXPECT_STREQ(sqlstate_for_status(408), "55000");
   EXPECT_STREQ(sqlstate_for_status(500), "58000");
 }
 

