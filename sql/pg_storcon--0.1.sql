@@ -639,6 +639,126 @@ BEGIN
                         jsonb_build_object('scheduling_policy', p));
 END $$;
 
+------------------------------------------------------------------ compute bootstrap and diagnosis
+
+-- The neon settings a new compute for the timeline must start with, in postgresql.conf order.
+CREATE FUNCTION storcon.compute_config(tenant_id text, timeline_id text)
+RETURNS TABLE(name text, setting text)
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'storcon_compute_config';
+
+CREATE FUNCTION storcon.doctor() RETURNS TABLE(check_name text, ok bool, detail text, hint text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    nodes jsonb;
+    sks jsonb;
+    tenant jsonb;
+    tid text := nullif(current_setting('neon.tenant_id', true), '');
+    tl text := nullif(current_setting('neon.timeline_id', true), '');
+    n int;
+    zones int;
+    ids text;
+    want_conn text;
+    want_stripe text;
+    want_sks text;
+    stripe_seq int;
+    conn_seq int;
+BEGIN
+    BEGIN
+        PERFORM storcon.api('GET', '/ready');
+        RETURN QUERY SELECT 'storcon_ready', true, 'storcon answers at ' || current_setting('storcon.url'), NULL::text;
+    EXCEPTION WHEN query_canceled THEN RAISE;
+    WHEN OTHERS THEN
+        RETURN QUERY SELECT 'storcon_ready', false, SQLERRM,
+            'Check storcon.url and that storcon runs; /ready answers 503 until its start-up reconcile is done.';
+        RETURN;  -- nothing else can be asked
+    END;
+
+    nodes := storcon.api('GET', '/control/v1/node');
+    SELECT count(*), string_agg(format('%s (%s)', x->>'id', x->>'availability'), ', ')
+                     FILTER (WHERE x->>'availability' <> 'Active')
+      INTO n, ids FROM jsonb_array_elements(nodes) x;
+    RETURN QUERY SELECT 'pageservers', n > 0 AND ids IS NULL,
+        CASE WHEN n = 0 THEN 'no pageserver is registered'
+             WHEN ids IS NULL THEN format('%s pageserver(s), all Active', n)
+             ELSE 'not Active: ' || ids END,
+        CASE WHEN n = 0 THEN 'Pageservers register at start (metadata.json beside pageserver.toml, control_plane_api = http://<storcon>/upcall/v1/), or use storcon.node_register(...).'
+             WHEN ids IS NOT NULL THEN 'Check that those pageservers run and that storcon reaches their HTTP port.' END;
+
+    sks := storcon.api('GET', '/control/v1/safekeeper');
+    SELECT count(*) FILTER (WHERE x->>'scheduling_policy' = 'Active'),
+           count(DISTINCT x->>'availability_zone_id') FILTER (WHERE x->>'scheduling_policy' = 'Active')
+      INTO n, zones FROM jsonb_array_elements(sks) x;
+    RETURN QUERY SELECT 'safekeepers', zones >= 3,
+        format('%s Active safekeeper(s) in %s availability zone(s); new timelines need 3 in distinct zones', n, zones),
+        CASE WHEN zones < 3 THEN 'storcon.safekeeper_register(id, host, port, http_port, availability_zone_id) for each safekeeper, then storcon.safekeeper_set_policy(id, ''Active'').' END;
+
+    RETURN QUERY SELECT 'hook_worker',
+        EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_storcon hook'),
+        CASE WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_storcon hook')
+             THEN format('the hook listens on %s:%s', current_setting('storcon.hook_listen_addr'), current_setting('storcon.hook_port'))
+             ELSE 'the hook worker is not running' END,
+        CASE WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_storcon hook')
+             THEN 'Add pg_storcon to shared_preload_libraries, set storcon.hook_port, restart; the server log says why it stopped.' END;
+
+    IF tid IS NULL THEN
+        RETURN QUERY SELECT 'compute_tenant', true, 'neon.tenant_id is not set here: tenant checks skipped', NULL::text;
+        RETURN;
+    END IF;
+    tid := lower(left(tid, 32));
+    BEGIN
+        tenant := storcon.api('GET', '/control/v1/tenant/' || tid);
+    EXCEPTION WHEN query_canceled THEN RAISE;
+    WHEN OTHERS THEN
+        RETURN QUERY SELECT 'compute_tenant', false, SQLERRM,
+            format('Create it: SELECT * FROM storcon.tenant_create(%L);', tid);
+        RETURN;
+    END;
+    RETURN QUERY SELECT 'compute_tenant', true, format('tenant %s, %s shard(s)', tid, jsonb_array_length(tenant->'shards')), NULL::text;
+
+    SELECT string_agg(s->>'tenant_shard_id', ', ') INTO ids
+      FROM jsonb_array_elements(tenant->'shards') s WHERE s->'node_attached' = 'null';
+    RETURN QUERY SELECT 'shards_attached', ids IS NULL, coalesce('not attached: ' || ids, 'every shard is attached'),
+        CASE WHEN ids IS NOT NULL THEN format('SELECT storcon.tenant_policy(%L, placement => ''Attached(1)'');', tid) END;
+
+    SELECT string_agg(s->>'tenant_shard_id', ', ') INTO ids
+      FROM jsonb_array_elements(tenant->'shards') s WHERE (s->>'is_pending_compute_notification')::bool;
+    RETURN QUERY SELECT 'compute_notified', ids IS NULL,
+        coalesce('storcon has undelivered notifications for: ' || ids, 'no notification is pending'),
+        CASE WHEN ids IS NOT NULL THEN 'storcon cannot reach this hook: start it with --control-plane-url http://<this compute>:' || current_setting('storcon.hook_port') || ' (with http://), and check GET /status of the hook.' END;
+
+    SELECT string_agg(format('%s: %s', s->>'tenant_shard_id', s->>'last_error'), '; ') INTO ids
+      FROM jsonb_array_elements(tenant->'shards') s WHERE coalesce(s->>'last_error', '') <> '';
+    RETURN QUERY SELECT 'shard_errors', ids IS NULL, coalesce(ids, 'no reconcile errors'),
+        CASE WHEN ids IS NOT NULL THEN 'See storcon''s log for those shards; storcon.tenant_shards(tenant_id) shows their state.' END;
+
+    SELECT max(c.setting) FILTER (WHERE c.name = 'neon.pageserver_connstring'),
+           max(c.setting) FILTER (WHERE c.name = 'neon.stripe_size'),
+           max(c.setting) FILTER (WHERE c.name = 'neon.safekeepers')
+      INTO want_conn, want_stripe, want_sks FROM storcon.compute_config(tid, NULL) c;
+    RETURN QUERY SELECT 'shard_map_matches',
+        want_conn = current_setting('neon.pageserver_connstring', true)
+            AND (want_stripe IS NULL OR want_stripe::bigint = (SELECT s.setting::bigint FROM pg_settings s WHERE s.name = 'neon.stripe_size')),
+        format('storcon places the tenant on %s%s; this compute uses %s%s', want_conn,
+               coalesce(' with stripe ' || want_stripe, ''), current_setting('neon.pageserver_connstring', true),
+               coalesce(' with stripe ' || (SELECT s.setting FROM pg_settings s WHERE s.name = 'neon.stripe_size'), '')),
+        CASE WHEN want_conn IS DISTINCT FROM current_setting('neon.pageserver_connstring', true)
+                  OR (want_stripe IS NOT NULL AND want_stripe::bigint IS DISTINCT FROM (SELECT s.setting::bigint FROM pg_settings s WHERE s.name = 'neon.stripe_size'))
+             THEN 'storcon re-sends its notification on its next reconcile; to apply it now, write the settings of storcon.compute_config(tenant_id, NULL) with ALTER SYSTEM (stripe size first) and SELECT pg_reload_conf().' END;
+
+    SELECT max(f.seqno) FILTER (WHERE f.name = 'neon.stripe_size' AND f.applied),
+           max(f.seqno) FILTER (WHERE f.name = 'neon.pageserver_connstring' AND f.applied)
+      INTO stripe_seq, conn_seq FROM pg_file_settings f;
+    RETURN QUERY SELECT 'stripe_before_connstring', stripe_seq IS NULL OR conn_seq IS NULL OR stripe_seq < conn_seq,
+        CASE WHEN stripe_seq IS NULL OR conn_seq IS NULL THEN 'the configuration files do not set both'
+             WHEN stripe_seq < conn_seq THEN 'neon.stripe_size is read before neon.pageserver_connstring'
+             ELSE 'neon.pageserver_connstring is read before neon.stripe_size: after a reload the shard map keeps the old stripe size ("request routed to wrong shard")' END,
+        CASE WHEN stripe_seq > conn_seq THEN 'ALTER SYSTEM SET neon.stripe_size = ...; then ALTER SYSTEM SET neon.pageserver_connstring = ...; (in this order) and SELECT pg_reload_conf();' END;
+END $$;
+
 ------------------------------------------------------------------ privileges
 
 REVOKE ALL ON FUNCTION
@@ -653,5 +773,5 @@ REVOKE ALL ON FUNCTION
     storcon._node_pending(bigint, text), storcon.node_drain(bigint, interval), storcon.node_fill(bigint, interval),
     storcon.node_cancel_drain(bigint), storcon.node_cancel_fill(bigint), storcon.node_delete(bigint, bool),
     storcon.node_shards(bigint), storcon.safekeeper_register(bigint, text, int, int, text, text, bigint),
-    storcon.safekeeper_set_policy(bigint, text)
+    storcon.safekeeper_set_policy(bigint, text), storcon.compute_config(text, text), storcon.doctor()
 FROM PUBLIC;
