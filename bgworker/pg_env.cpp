@@ -22,7 +22,7 @@ std::string setting(const char* name) {
 }
 }  // namespace
 
-void PgAttachEnv::read_settings() {
+void PgHookEnv::read_settings() {
   InEffect e;
   std::string tenant = setting("neon.tenant_id");
   e.tenant_id = to_lower(tenant.substr(0, 32));
@@ -32,14 +32,19 @@ void PgAttachEnv::read_settings() {
   char* end = nullptr;
   long long v = std::strtoll(stripe.c_str(), &end, 10);
   if (!stripe.empty() && end != nullptr && *end == '\0') e.stripe_size = v;
+  e.safekeepers = setting(kSafekeepersGuc);
+  e.primary = !RecoveryInProgress();
   in_effect_ = e;
 }
 
-void PgAttachEnv::load_directory() {
-  in_transaction([&] { directory_.replace(pg::load_mirrored_nodes()); });
+void PgHookEnv::load_catalog() {
+  in_transaction([&] {
+    directory_.replace(pg::load_mirrored_nodes());
+    safekeepers_.replace(pg::load_mirrored_safekeepers());
+  });
 }
 
-void PgAttachEnv::refresh_directory() {
+void PgHookEnv::refresh_catalog() {
   // The hook must answer storcon within 10 s: bound this call well below that.
   StorconClient& client = pg::storcon_client();
   ClientOptions o = client.options();
@@ -48,6 +53,7 @@ void PgAttachEnv::refresh_directory() {
   client.set_options(o);
   pg::CatalogSnapshot snap = pg::fetch_catalog(client);
   directory_.replace(snap.nodes);
+  safekeepers_.replace(snap.safekeepers);
   // Keep the mirror tables in step, except on a standby (read-only) or where the extension is absent.
   bool in_recovery = RecoveryInProgress();
   if (!in_recovery) in_transaction([&] {

@@ -28,19 +28,21 @@ void in_transaction(F&& f) {
   });
 }
 
-class PgAttachEnv : public AttachEnv {
+class PgHookEnv : public HookEnv {
  public:
   InEffect in_effect() override { return in_effect_; }
   const NodeDirectory& directory() override { return directory_; }
-  void refresh_directory() override;
+  const SafekeeperDirectory& safekeeper_directory() override { return safekeepers_; }
+  void refresh_catalog() override;
 
   void read_settings();      // after every reload
-  void load_directory();     // from storcon.nodes at start
+  void load_catalog();       // from storcon.nodes / storcon.safekeepers at start
   const InEffect& cached() const { return in_effect_; }
 
  private:
   InEffect in_effect_;
   NodeDirectory directory_;
+  SafekeeperDirectory safekeepers_;
 };
 
 }  // namespace storcon::worker

@@ -3,7 +3,7 @@
 // restart it), SignalHandlerForConfigReload on SIGHUP, and one wait set holding the latch,
 // postmaster death and libmicrohttpd's epoll fd. An ERROR outside a handled path is promoted to
 // FATAL in a background worker: exit 1, restart.
-#include "bgworker/attach_queue.hpp"
+#include "bgworker/notification_queue.hpp"
 #include "bgworker/http_server.hpp"
 #include "bgworker/pg_env.hpp"
 #include "extension/gucs.hpp"
@@ -29,19 +29,19 @@ void log_server_messages(HookServer& server) {
 }
 
 [[noreturn]] void serve() {
-  PgAttachEnv env;
+  PgHookEnv env;
   env.read_settings();
   std::string failure;
   try {
-    env.load_directory();
+    env.load_catalog();
   } catch (const std::exception& e) {
     failure = e.what();
   }
   if (!failure.empty())
-    elog(WARNING, "pg_storcon hook: could not load storcon.nodes (%s); nodes are resolved from storcon",
+    elog(WARNING, "pg_storcon hook: could not load the catalog mirror (%s); ids are resolved from storcon",
          failure.c_str());
 
-  AttachQueue queue(env);
+  NotificationQueue queue(env);
   std::unique_ptr<HookServer> server;
   try {
     server = std::make_unique<HookServer>(pg::guc_hook_listen_addr, pg::guc_hook_port, queue);

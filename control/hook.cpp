@@ -59,10 +59,14 @@ HookReply error_reply(int status, const std::string& msg) {
   return HookReply{status, nlohmann::json{{"msg", msg}}};
 }
 
-bool shard_map_in_effect(const ShardMapSettings& target, const InEffect& now) {
-  if (now.pageserver_connstring != target.pageserver_connstring) return false;
-  if (!target.stripe_size) return true;  // unsharded: the stripe size is not used
-  return now.stripe_size && std::to_string(*now.stripe_size) == *target.stripe_size;
+bool settings_in_effect(const std::vector<ConfEntry>& settings, const InEffect& now) {
+  for (const auto& s : settings) {
+    if (s.name == kConnstringGuc && now.pageserver_connstring != s.value) return false;
+    if (s.name == kSafekeepersGuc && now.safekeepers != s.value) return false;
+    if (s.name == kStripeSizeGuc && !(now.stripe_size && std::to_string(*now.stripe_size) == s.value))
+      return false;
+  }
+  return true;
 }
 
 HookReply shard_map_reply(const char* status_word, const std::string& tenant_id,
@@ -76,8 +80,8 @@ HookReply shard_map_reply(const char* status_word, const std::string& tenant_id,
   return HookReply{200, j};
 }
 
-AttachPlan plan_attach(std::string_view body, AttachEnv& env) {
-  AttachPlan plan;
+HookPlan plan_attach(std::string_view body, HookEnv& env) {
+  HookPlan plan;
   AttachRequest req;
   try {
     req = parse_attach(body);
@@ -103,7 +107,7 @@ AttachPlan plan_attach(std::string_view body, AttachEnv& env) {
 
   if (!missing_nodes(req, env.directory()).empty()) {
     try {
-      env.refresh_directory();
+      env.refresh_catalog();
     } catch (const std::exception& e) {
       plan.outcome = "unresolved";
       plan.reply = error_reply(503, std::string("could not refresh the node directory from storcon: ") + e.what());
@@ -119,25 +123,95 @@ AttachPlan plan_attach(std::string_view body, AttachEnv& env) {
     }
   }
 
+  ShardMapSettings target;
   try {
-    plan.target = render_attach(req, env.directory());
+    target = render_attach(req, env.directory());
   } catch (const HookError& e) {
     plan.outcome = "unresolved";
     plan.reply = error_reply(e.status, e.what());
     return plan;
   }
 
-  if (shard_map_in_effect(plan.target, now)) {
-    plan.outcome = "unchanged";
-    plan.reply = shard_map_reply("unchanged", req.tenant_id, plan.target);
-    return plan;
-  }
-
   // neon.stripe_size must precede the connstring: the postmaster captures the stripe size in
   // effect when the connstring's assign hook runs (contract §2.3).
-  if (plan.target.stripe_size) plan.settings.push_back({kStripeSizeGuc, *plan.target.stripe_size});
-  plan.settings.push_back({kConnstringGuc, plan.target.pageserver_connstring});
+  if (target.stripe_size) plan.settings.push_back({kStripeSizeGuc, *target.stripe_size});
+  plan.settings.push_back({kConnstringGuc, target.pageserver_connstring});
+  if (settings_in_effect(plan.settings, now)) {
+    plan.settings.clear();
+    plan.outcome = "unchanged";
+    plan.reply = shard_map_reply("unchanged", req.tenant_id, target);
+    return plan;
+  }
   plan.outcome = "apply";
+  plan.applied = shard_map_reply("applied", req.tenant_id, target);
+  return plan;
+}
+
+namespace {
+HookReply safekeepers_reply(const char* status_word, const SafekeepersRequest& req, const std::string& value,
+                            const std::string& detail) {
+  nlohmann::json j = {{"status", status_word},
+                      {"tenant_id", req.tenant_id},
+                      {"timeline_id", req.timeline_id},
+                      {"generation", req.generation},
+                      {"safekeepers", value}};
+  if (!detail.empty()) j["detail"] = detail;
+  return HookReply{200, j};
+}
+}  // namespace
+
+HookPlan plan_safekeepers(std::string_view body, HookEnv& env) {
+  HookPlan plan;
+  SafekeepersRequest req;
+  try {
+    req = parse_safekeepers(body);
+  } catch (const HookError& e) {
+    plan.outcome = "rejected";
+    plan.reply = error_reply(e.status, e.what());
+    return plan;
+  }
+  plan.tenant_id = req.tenant_id;
+  InEffect now = env.in_effect();
+  // Not ours, a replica, or an older generation: answered 200 before any lookup.
+  if (auto early = precheck_safekeepers(req, now.tenant_id, now.timeline_id, now.primary, now.safekeepers)) {
+    plan.outcome = decision_word(early->kind);
+    plan.reply = safekeepers_reply(plan.outcome.c_str(), req, now.safekeepers, early->detail);
+    return plan;
+  }
+  if (!missing_safekeepers(req, env.safekeeper_directory()).empty()) {
+    try {
+      env.refresh_catalog();
+    } catch (const std::exception& e) {
+      plan.outcome = "unresolved";
+      plan.reply = error_reply(503, std::string("could not refresh the safekeeper directory from storcon: ") + e.what());
+      return plan;
+    }
+    auto missing = missing_safekeepers(req, env.safekeeper_directory());
+    if (!missing.empty()) {
+      std::string ids;
+      for (int64_t id : missing) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+      plan.outcome = "unresolved";
+      plan.reply = error_reply(503, "safekeeper ids unknown to storcon: " + ids);
+      return plan;
+    }
+  }
+  std::string value;
+  try {
+    value = render_safekeepers(req, env.safekeeper_directory());
+  } catch (const HookError& e) {
+    plan.outcome = "unresolved";
+    plan.reply = error_reply(e.status, e.what());
+    return plan;
+  }
+  SafekeepersDecision d = decide_safekeepers(req, now.tenant_id, now.timeline_id, now.primary, now.safekeepers, value);
+  if (d.kind != SafekeepersDecision::Apply) {
+    plan.outcome = decision_word(d.kind);
+    plan.reply = safekeepers_reply(plan.outcome.c_str(), req, now.safekeepers, d.detail);
+    return plan;
+  }
+  plan.outcome = "apply";
+  plan.settings.push_back({kSafekeepersGuc, d.value});
+  plan.applied = safekeepers_reply("applied", req, d.value, "");
   return plan;
 }
 
@@ -165,12 +239,14 @@ nlohmann::json HookStats::to_json() const {
 nlohmann::json status_json(const std::string& listen, const InEffect& now, const HookStats& stats,
                            size_t queued, bool applying) {
   nlohmann::json in_effect = {{"pageserver_connstring", now.pageserver_connstring},
-                              {"stripe_size", nullptr}};
+                              {"stripe_size", nullptr},
+                              {"safekeepers", now.safekeepers}};
   if (now.stripe_size) in_effect["stripe_size"] = *now.stripe_size;
   nlohmann::json j = {{"listen", listen},
                       {"tenant_id", now.tenant_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(now.tenant_id)},
                       {"timeline_id", now.timeline_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(now.timeline_id)},
                       {"in_effect", in_effect},
+                      {"primary", now.primary},
                       {"queued", queued},
                       {"applying", applying}};
   j.update(stats.to_json());

@@ -7,6 +7,7 @@
 
 #include "control/auto_conf.hpp"
 #include "control/notify_attach.hpp"
+#include "control/notify_safekeepers.hpp"
 
 #include <cstdint>
 #include <map>
@@ -37,32 +38,36 @@ struct InEffect {
   std::string timeline_id;
   std::string pageserver_connstring;
   std::optional<int64_t> stripe_size;  // pages
+  std::string safekeepers;             // neon.safekeepers
+  bool primary = true;                 // false on a hot standby
 };
 
-class AttachEnv {
+class HookEnv {
  public:
-  virtual ~AttachEnv() = default;
+  virtual ~HookEnv() = default;
   virtual InEffect in_effect() = 0;
   virtual const NodeDirectory& directory() = 0;
-  // Reload the directory from storcon; throws std::exception with a readable message on failure.
-  virtual void refresh_directory() = 0;
+  virtual const SafekeeperDirectory& safekeeper_directory() = 0;
+  // Reload both directories from storcon; throws std::exception with a readable message on failure.
+  virtual void refresh_catalog() = 0;
 };
 
 inline constexpr const char* kStripeSizeGuc = "neon.stripe_size";
 inline constexpr const char* kConnstringGuc = "neon.pageserver_connstring";
 
-struct AttachPlan {
-  std::optional<HookReply> reply;  // set: answer this now, change nothing
+struct HookPlan {
+  std::optional<HookReply> reply;   // set: answer this now, change nothing
   std::string tenant_id;
-  ShardMapSettings target;
+  std::string outcome;              // not_hosted / unchanged / rejected / unresolved / stale / replica / apply
   std::vector<ConfEntry> settings;  // otherwise: write these in this order, reload, verify
-  std::string outcome;              // not_hosted / unchanged / rejected / unresolved / apply
+  HookReply applied;                // ... and answer this once they are in effect
 };
 
-AttachPlan plan_attach(std::string_view body, AttachEnv& env);
+HookPlan plan_attach(std::string_view body, HookEnv& env);
+HookPlan plan_safekeepers(std::string_view body, HookEnv& env);
 
-// True when the worker's view shows exactly the target settings.
-bool shard_map_in_effect(const ShardMapSettings& target, const InEffect& now);
+// True when the worker's view shows exactly these settings (the stripe size compared as a number).
+bool settings_in_effect(const std::vector<ConfEntry>& settings, const InEffect& now);
 
 // {"status": "applied"|"unchanged", "tenant_id", "shard_count", "stripe_size", "pageserver_connstring"}
 HookReply shard_map_reply(const char* status_word, const std::string& tenant_id,

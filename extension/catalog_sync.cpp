@@ -49,25 +49,35 @@ bool mirror_tables_exist() {
   return exists;
 }
 
-std::vector<NodeRecord> load_mirrored_nodes() {
-  if (!mirror_tables_exist()) return {};
+namespace {
+// Every row of a mirror table as a JSON array (one SPI query, decoded in C++).
+nlohmann::json table_rows(const char* table) {
   char* text = nullptr;
   pg_call([&] {
     SPI_connect();
-    {
-      int rc = SPI_execute(
-          "SELECT pg_catalog.coalesce(pg_catalog.jsonb_agg(n)::text, '[]') FROM storcon.nodes n",
-          true, 1);
-      if (rc != SPI_OK_SELECT || SPI_processed != 1)
-        elog(ERROR, "pg_storcon: reading storcon.nodes failed: %s", SPI_result_code_string(rc));
-      char* v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-      text = v ? MemoryContextStrdup(TopTransactionContext, v) : nullptr;
-    }
+    char* query = psprintf("SELECT pg_catalog.coalesce(pg_catalog.jsonb_agg(t)::text, '[]') FROM %s t", table);
+    int rc = SPI_execute(query, true, 1);
+    if (rc != SPI_OK_SELECT || SPI_processed != 1)
+      elog(ERROR, "pg_storcon: reading %s failed: %s", table, SPI_result_code_string(rc));
+    char* v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+    text = v ? MemoryContextStrdup(TopTransactionContext, v) : nullptr;
     SPI_finish();
   });
+  return text ? nlohmann::json::parse(text) : nlohmann::json::array();
+}
+}  // namespace
+
+std::vector<NodeRecord> load_mirrored_nodes() {
   std::vector<NodeRecord> out;
-  if (text == nullptr) return out;
-  for (const auto& row : nlohmann::json::parse(text)) out.push_back(node_from_row(row));
+  if (!mirror_tables_exist()) return out;
+  for (const auto& row : table_rows("storcon.nodes")) out.push_back(node_from_row(row));
+  return out;
+}
+
+std::vector<SafekeeperRecord> load_mirrored_safekeepers() {
+  std::vector<SafekeeperRecord> out;
+  if (!mirror_tables_exist()) return out;
+  for (const auto& row : table_rows("storcon.safekeepers")) out.push_back(safekeeper_from_row(row));
   return out;
 }
 

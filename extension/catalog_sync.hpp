@@ -28,5 +28,6 @@ bool mirror_tables_exist();
 // Every row of storcon.nodes (the worker's directory is loaded from it). Empty when the extension
 // is not installed in this database.
 std::vector<NodeRecord> load_mirrored_nodes();
+std::vector<SafekeeperRecord> load_mirrored_safekeepers();
 
 }  // namespace storcon::pg

@@ -18,20 +18,24 @@ NodeRecord node(int64_t id, const std::string& host) {
   return n;
 }
 
-class FakeEnv : public AttachEnv {
+class FakeEnv : public HookEnv {
  public:
   InEffect now;
   NodeDirectory dir;
+  SafekeeperDirectory sks;
   std::vector<NodeRecord> storcon_nodes;  // what a refresh finds
+  std::vector<SafekeeperRecord> storcon_sks;
   bool storcon_down = false;
   int refreshes = 0;
 
   InEffect in_effect() override { return now; }
   const NodeDirectory& directory() override { return dir; }
-  void refresh_directory() override {
+  const SafekeeperDirectory& safekeeper_directory() override { return sks; }
+  void refresh_catalog() override {
     refreshes++;
     if (storcon_down) throw std::runtime_error("connection refused");
     dir.replace(storcon_nodes);
+    sks.replace(storcon_sks);
   }
 };
 
@@ -175,4 +179,72 @@ TEST(AutoConf, RendersLikeAlterSystem) {
 
 TEST(AutoConf, LastOccurrenceWins) {
   EXPECT_EQ(*find_setting({{"x", "1"}, {"X", "2"}}, "x"), "2");
+}
+
+namespace {
+const char* kTimeline = "de200bd42b49cc1814412c7e592dd6e9";
+
+SafekeeperRecord sk(int64_t id) {
+  SafekeeperRecord s;
+  s.id = id;
+  s.host = "sk" + std::to_string(id);
+  s.port = 5454;
+  return s;
+}
+
+std::string sk_body(uint32_t generation, std::vector<int64_t> ids, const std::string& timeline = kTimeline) {
+  nlohmann::json j = {{"tenant_id", kTenant}, {"timeline_id", timeline}, {"generation", generation}};
+  j["safekeepers"] = nlohmann::json::array();
+  for (auto id : ids) j["safekeepers"].push_back({{"id", id}, {"hostname", "sk" + std::to_string(id)}});
+  return j.dump();
+}
+}  // namespace
+
+TEST(HookSafekeepers, UnknownIdsRefreshOnceThenApply) {
+  FakeEnv env;
+  env.now.tenant_id = kTenant;
+  env.now.timeline_id = kTimeline;
+  env.now.safekeepers = "g#1:sk1:5454,sk2:5454,sk3:5454";
+  env.storcon_sks = {sk(1), sk(2), sk(3), sk(4)};
+  auto plan = plan_safekeepers(sk_body(2, {1, 2, 3, 4}), env);
+  EXPECT_EQ(env.refreshes, 1);
+  ASSERT_FALSE(plan.reply.has_value());
+  ASSERT_EQ(plan.settings.size(), 1u);
+  EXPECT_EQ(plan.settings[0], (ConfEntry{"neon.safekeepers", "g#2:sk1:5454,sk2:5454,sk3:5454,sk4:5454"}));
+  EXPECT_EQ(plan.applied.body["status"], "applied");
+}
+
+TEST(HookSafekeepers, StaleNotHostedReplicaAndUnchangedChangeNothing) {
+  FakeEnv env;
+  env.now.tenant_id = kTenant;
+  env.now.timeline_id = kTimeline;
+  env.now.safekeepers = "g#3:sk2:5454,sk3:5454,sk4:5454";
+  env.sks.replace({sk(1), sk(2), sk(3), sk(4)});
+  EXPECT_EQ(plan_safekeepers(sk_body(2, {1, 2, 3, 4}), env).outcome, "stale");
+  EXPECT_EQ(plan_safekeepers(sk_body(3, {4, 3, 2}), env).outcome, "unchanged");
+  EXPECT_EQ(plan_safekeepers(sk_body(4, {1}, "00000000000000000000000000000000"), env).outcome, "not_hosted");
+  env.now.primary = false;
+  EXPECT_EQ(plan_safekeepers(sk_body(4, {1, 2, 3}), env).outcome, "replica");
+  EXPECT_EQ(env.refreshes, 0);
+}
+
+TEST(HookSafekeepers, UnknownToStorconIs503AndBadBodyIs400) {
+  FakeEnv env;
+  env.storcon_sks = {sk(1)};
+  auto plan = plan_safekeepers(sk_body(2, {1, 9}), env);
+  ASSERT_TRUE(plan.reply.has_value());
+  EXPECT_EQ(plan.reply->status, 503);
+  EXPECT_EQ(plan_safekeepers("{}", env).reply->status, 400);
+  EXPECT_EQ(plan_safekeepers(sk_body(2, {1, 1}), env).reply->status, 400);
+}
+
+TEST(HookSafekeepers, SettingsInEffectComparesEachWrittenSetting) {
+  InEffect now;
+  now.safekeepers = "g#2:a:1";
+  now.stripe_size = 2048;
+  now.pageserver_connstring = "postgres://no_user@p:1";
+  EXPECT_TRUE(settings_in_effect({{"neon.safekeepers", "g#2:a:1"}}, now));
+  EXPECT_FALSE(settings_in_effect({{"neon.safekeepers", "g#3:a:1"}}, now));
+  EXPECT_TRUE(settings_in_effect({{"neon.stripe_size", "2048"}, {"neon.pageserver_connstring", "postgres://no_user@p:1"}}, now));
+  EXPECT_FALSE(settings_in_effect({{"neon.stripe_size", "4096"}, {"neon.pageserver_connstring", "postgres://no_user@p:1"}}, now));
 }

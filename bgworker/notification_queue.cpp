@@ -1,4 +1,4 @@
-#include "bgworker/attach_queue.hpp"
+#include "bgworker/notification_queue.hpp"
 
 #include "extension/config_writer.hpp"
 #include "extension/gucs.hpp"
@@ -28,7 +28,7 @@ std::vector<ConfEntry> write_settings(const std::vector<ConfEntry>& set, const s
 void signal_reload() { kill(PostmasterPid, SIGHUP); }
 }  // namespace
 
-bool AttachQueue::dispatch(Request& req, HookReply* reply) {
+bool NotificationQueue::dispatch(Request& req, HookReply* reply) {
   Endpoint e = req.endpoint;
   if (e == Endpoint::NotFound) {
     *reply = error_reply(404, "no such endpoint: " + req.path);
@@ -47,7 +47,7 @@ bool AttachQueue::dispatch(Request& req, HookReply* reply) {
   return true;
 }
 
-void AttachQueue::finish(Request* req, const std::string& tenant, const std::string& outcome, HookReply reply) {
+void NotificationQueue::finish(Request* req, const std::string& tenant, const std::string& outcome, HookReply reply) {
   stats_.count(req->endpoint, reply.status);
   std::string detail = reply.body.contains("msg") ? reply.body["msg"].get<std::string>() : "";
   reply.body["seq"] = stats_.record_notification(tenant, reply.status, outcome, detail);
@@ -57,7 +57,7 @@ void AttachQueue::finish(Request* req, const std::string& tenant, const std::str
   server_->resume(*req, std::move(reply));
 }
 
-void AttachQueue::pump() {
+void NotificationQueue::pump() {
   while (!in_flight_ && !queue_.empty()) {
     Request* req = queue_.front();
     queue_.pop_front();
@@ -65,17 +65,11 @@ void AttachQueue::pump() {
   }
 }
 
-void AttachQueue::start(Request* req) {
-  if (req->endpoint == Endpoint::NotifySafekeepers) {
-    // Honest refusal until safekeeper notifications are implemented: storcon reports the failure of
-    // the safekeeper migration instead of believing the compute was reconfigured.
-    finish(req, "", "unsupported",
-           error_reply(501, "notify-safekeepers is not supported by this version of pg_storcon"));
-    return;
-  }
-  AttachPlan plan;
+void NotificationQueue::start(Request* req) {
+  HookPlan plan;
   try {
-    plan = plan_attach(req->body, env_);
+    plan = req->endpoint == Endpoint::NotifySafekeepers ? plan_safekeepers(req->body, env_)
+                                                        : plan_attach(req->body, env_);
   } catch (const std::exception& e) {
     finish(req, "", "error", error_reply(503, std::string("could not plan the notification: ") + e.what()));
     return;
@@ -97,13 +91,13 @@ void AttachQueue::start(Request* req) {
                         now_us() + static_cast<long long>(pg::guc_hook_apply_timeout_ms) * 1000};
 }
 
-void AttachQueue::on_reload() {
+void NotificationQueue::on_reload() {
   env_.read_settings();
   if (!in_flight_) return;
   InFlight f = std::move(*in_flight_);
   in_flight_.reset();
-  if (shard_map_in_effect(f.plan.target, env_.cached())) {
-    finish(f.request, f.plan.tenant_id, "applied", shard_map_reply("applied", f.plan.tenant_id, f.plan.target));
+  if (settings_in_effect(f.plan.settings, env_.cached())) {
+    finish(f.request, f.plan.tenant_id, "applied", f.plan.applied);
     return;
   }
   // The reload did not take the values (the server log says why): put the old ones back, so the
@@ -122,17 +116,19 @@ void AttachQueue::on_reload() {
          error_reply(503, "the written settings did not take effect after reload; postgresql.auto.conf " + restored));
 }
 
-void AttachQueue::on_tick() {
+void NotificationQueue::on_tick() {
   if (!in_flight_ || now_us() < in_flight_->deadline_us) return;
   InFlight f = std::move(*in_flight_);
   in_flight_.reset();
-  // Written and durable, but the reload was not observed in time: 423 tells storcon the change is
-  // persisted and not yet applied, and it will send the same body again later.
+  // Written and durable, but the reload was not observed in time. For notify-attach, 423 tells
+  // storcon the change is persisted and not yet applied; it sends the same body again later. For
+  // notify-safekeepers storcon would treat 423 as done (contract §1.5), so that answer is 503.
+  int status = f.request->endpoint == Endpoint::NotifyAttach ? 423 : 503;
   finish(f.request, f.plan.tenant_id, "pending_reload",
-         error_reply(423, "the settings are written to postgresql.auto.conf and take effect at the next reload"));
+         error_reply(status, "the settings are written to postgresql.auto.conf and take effect at the next reload"));
 }
 
-long AttachQueue::wait_cap_ms() const {
+long NotificationQueue::wait_cap_ms() const {
   if (!in_flight_) return 1000;
   long long left = (in_flight_->deadline_us - now_us()) / 1000;
   return left < 0 ? 0 : (left > 1000 ? 1000 : static_cast<long>(left) + 1);

@@ -1,4 +1,5 @@
-// Notifications are applied one at a time, in arrival order: plan (control/), write the config file
+// Notifications (notify-attach, notify-safekeepers) are applied one at a time, in arrival order:
+// plan (control/), write the config file
 // in one durable replacement, signal the postmaster, then wait for the worker's own reload to show
 // the written values before answering. While one waits, others queue; /healthz and /status are
 // answered by the dispatcher meanwhile. The final state is the last notification answered 200.
@@ -12,9 +13,9 @@
 
 namespace storcon::worker {
 
-class AttachQueue : public Dispatcher {
+class NotificationQueue : public Dispatcher {
  public:
-  explicit AttachQueue(PgAttachEnv& env) : env_(env) {}
+  explicit NotificationQueue(PgHookEnv& env) : env_(env) {}
   void set_server(HookServer* server) { server_ = server; }
 
   bool dispatch(Request& req, HookReply* reply) override;
@@ -27,7 +28,7 @@ class AttachQueue : public Dispatcher {
  private:
   struct InFlight {
     Request* request;
-    AttachPlan plan;
+    HookPlan plan;
     std::vector<ConfEntry> before;  // the file's entries before our write, for the undo
     long long deadline_us;
   };
@@ -35,7 +36,7 @@ class AttachQueue : public Dispatcher {
   void start(Request* req);
   void finish(Request* req, const std::string& tenant, const std::string& outcome, HookReply reply);
 
-  PgAttachEnv& env_;
+  PgHookEnv& env_;
   HookServer* server_ = nullptr;
   HookStats stats_;
   std::deque<Request*> queue_;
