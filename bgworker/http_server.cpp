@@ -122,6 +122,8 @@ int HookServer::on_access(MHD_Connection* c, const char* url, const char* method
       req->path = url;
       req->endpoint = match_endpoint(req->path);
       *con_cls = req;
+      if (const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))
+        req->authorization = auth;
       const char* length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
       if (length != nullptr && std::strtoull(length, nullptr, 10) > kMaxBodyBytes)
         return queue_reply(c, error_reply(413, "request body exceeds 64 KiB"));

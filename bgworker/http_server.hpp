@@ -7,6 +7,7 @@
 #include "control/hook.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct Request {
   std::string method;
   std::string path;
   std::string body;
+  std::optional<std::string> authorization;  // the Authorization header, if any
   Endpoint endpoint = Endpoint::NotFound;
   bool too_large = false;
   bool reply_ready = false;

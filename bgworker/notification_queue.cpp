@@ -4,6 +4,7 @@
 #include "extension/gucs.hpp"
 
 #include <csignal>
+#include <ctime>
 
 extern "C" {
 #include "miscadmin.h"
@@ -28,17 +29,43 @@ std::vector<ConfEntry> write_settings(const std::vector<ConfEntry>& set, const s
 void signal_reload() { kill(PostmasterPid, SIGHUP); }
 }  // namespace
 
+void NotificationQueue::set_auth(HookAuthSetup auth, std::string warning) {
+  auth_ = std::move(auth);
+  auth_warning_ = std::move(warning);
+}
+
+std::vector<std::string> NotificationQueue::take_log() {
+  std::vector<std::string> out;
+  out.swap(log_);
+  return out;
+}
+
 bool NotificationQueue::dispatch(Request& req, HookReply* reply) {
   Endpoint e = req.endpoint;
+  std::optional<AuthDecision> denied;
+  if (e != Endpoint::NotFound && e != Endpoint::Healthz && auth_.auth) {
+    AuthDecision d = auth_.auth->check(req.authorization ? req.authorization->c_str() : nullptr,
+                                       static_cast<int64_t>(std::time(nullptr)));
+    if (!d.ok()) denied = d;
+  }
   if (e == Endpoint::NotFound) {
     *reply = error_reply(404, "no such endpoint: " + req.path);
   } else if (req.method != endpoint_method(e)) {
     *reply = error_reply(405, std::string(endpoint_name(e)) + " accepts " + endpoint_method(e) + " only");
   } else if (e == Endpoint::Healthz) {
     *reply = HookReply{200, {{"status", "ok"}}};
+  } else if (!auth_.auth) {
+    // Configured but unusable credentials: refuse rather than run open (storcon retries a 503).
+    *reply = error_reply(503, "hook authentication is misconfigured; see the server log");
+  } else if (denied) {
+    log_.push_back(std::string("refused ") + req.method + " " + req.path + ": " + denied->reason);
+    *reply = error_reply(denied->http_status(), denied->client_message());
   } else if (e == Endpoint::Status) {
-    *reply = HookReply{200, status_json(server_ ? server_->listen() : "", env_.cached(), stats_, queue_.size(),
-                                        in_flight_.has_value())};
+    nlohmann::json st = status_json(server_ ? server_->listen() : "", env_.cached(), stats_, queue_.size(),
+                                    in_flight_.has_value());
+    st["auth"] = auth_.mode;
+    if (!auth_warning_.empty()) st["warning"] = auth_warning_;
+    *reply = HookReply{200, st};
   } else {
     queue_.push_back(&req);  // applied by pump(), on the loop, outside MHD's callbacks
     return false;

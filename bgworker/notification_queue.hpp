@@ -5,6 +5,7 @@
 // answered by the dispatcher meanwhile. The final state is the last notification answered 200.
 #pragma once
 
+#include "bgworker/hook_auth_setup.hpp"
 #include "bgworker/http_server.hpp"
 #include "bgworker/pg_env.hpp"
 
@@ -17,6 +18,10 @@ class NotificationQueue : public Dispatcher {
  public:
   explicit NotificationQueue(PgHookEnv& env) : env_(env) {}
   void set_server(HookServer* server) { server_ = server; }
+  // The authenticator for every endpoint but /healthz; `warning` is shown in /status.
+  void set_auth(HookAuthSetup auth, std::string warning);
+  // Lines for the server log, collected where elog is not allowed (inside MHD's callbacks).
+  std::vector<std::string> take_log();
 
   bool dispatch(Request& req, HookReply* reply) override;
 
@@ -39,6 +44,9 @@ class NotificationQueue : public Dispatcher {
   PgHookEnv& env_;
   HookServer* server_ = nullptr;
   HookStats stats_;
+  HookAuthSetup auth_;
+  std::string auth_warning_;
+  std::vector<std::string> log_;
   std::deque<Request*> queue_;
   std::optional<InFlight> in_flight_;
 };

@@ -4,6 +4,7 @@
 // postmaster death and libmicrohttpd's epoll fd. An ERROR outside a handled path is promoted to
 // FATAL in a background worker: exit 1, restart.
 #include "bgworker/notification_queue.hpp"
+#include "bgworker/hook_auth_setup.hpp"
 #include "bgworker/http_server.hpp"
 #include "bgworker/pg_env.hpp"
 #include "extension/gucs.hpp"
@@ -24,8 +25,24 @@ namespace storcon::worker {
 
 namespace {
 
-void log_server_messages(HookServer& server) {
+void log_server_messages(HookServer& server, NotificationQueue& queue) {
   for (const auto& m : server.take_log()) elog(LOG, "pg_storcon hook: libmicrohttpd: %s", m.c_str());
+  for (const auto& m : queue.take_log()) elog(LOG, "pg_storcon hook: %s", m.c_str());
+}
+
+// (Re)reads the hook's credentials; called at start and after every reload.
+void configure_auth(NotificationQueue& queue) {
+  HookAuthSetup setup = load_hook_auth();
+  std::string warning;
+  if (!setup.auth) {
+    elog(WARNING, "pg_storcon hook: %s; every request but /healthz is refused until it is fixed",
+         setup.error.c_str());
+  } else if (setup.mode == "none" && !is_loopback(pg::guc_hook_listen_addr)) {
+    warning = "the hook listens on a non-loopback address without authentication: anyone who reaches it "
+              "can repoint this compute; set storcon.hook_jwt_public_key_file or storcon.hook_token_file";
+    elog(WARNING, "pg_storcon hook: %s", warning.c_str());
+  }
+  queue.set_auth(std::move(setup), warning);
 }
 
 [[noreturn]] void serve() {
@@ -42,6 +59,7 @@ void log_server_messages(HookServer& server) {
          failure.c_str());
 
   NotificationQueue queue(env);
+  configure_auth(queue);
   std::unique_ptr<HookServer> server;
   try {
     server = std::make_unique<HookServer>(pg::guc_hook_listen_addr, pg::guc_hook_port, queue);
@@ -62,13 +80,14 @@ void log_server_messages(HookServer& server) {
     if (ConfigReloadPending) {
       ConfigReloadPending = false;
       ProcessConfigFile(PGC_SIGHUP);
+      configure_auth(queue);
       queue.on_reload();
     }
     queue.on_tick();
     server->run();   // reads requests, answers /healthz and /status, queues notifications
     queue.pump();    // applies queued notifications (may resume connections)
     server->run();   // sends answers of resumed connections
-    log_server_messages(*server);
+    log_server_messages(*server, queue);
   }
 }
 

@@ -13,6 +13,9 @@ int guc_request_timeout_ms = 35000;
 char* guc_hook_listen_addr = nullptr;
 int guc_hook_port = 3000;
 int guc_hook_apply_timeout_ms = 5000;
+char* guc_hook_jwt_public_key_file = nullptr;
+char* guc_hook_jwt_scope = nullptr;
+char* guc_hook_token_file = nullptr;
 
 namespace {
 
@@ -65,6 +68,18 @@ void define_gucs() {
       "storcon gives up on a hook call after 10 s, so this stays below that.",
       &guc_hook_apply_timeout_ms, 5000, 100, 9000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
       nullptr);
+  DefineCustomStringVariable(
+      "storcon.hook_jwt_public_key_file",
+      "Ed25519 public key (SPKI PEM) that hook requests' EdDSA JWTs must be signed with.",
+      "When set, every hook request except GET /healthz needs Authorization: Bearer <JWT>. Re-read on reload.",
+      &guc_hook_jwt_public_key_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("storcon.hook_jwt_scope",
+                             "Scope the hook's JWTs must carry in their scope claim; empty = any.", nullptr,
+                             &guc_hook_jwt_scope, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "storcon.hook_token_file", "File holding a static bearer token the hook requires instead of a JWT.",
+      "Used when storcon.hook_jwt_public_key_file is empty. Compared in constant time. Re-read on reload.",
+      &guc_hook_token_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("storcon");
 }
 

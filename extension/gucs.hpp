@@ -11,6 +11,9 @@ extern int guc_request_timeout_ms;
 extern char* guc_hook_listen_addr;
 extern int guc_hook_port;
 extern int guc_hook_apply_timeout_ms;
+extern char* guc_hook_jwt_public_key_file;
+extern char* guc_hook_jwt_scope;
+extern char* guc_hook_token_file;
 
 void define_gucs();
 
