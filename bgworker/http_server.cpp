@@ -14,11 +14,13 @@ namespace storcon::worker {
 namespace {
 
 MHD_Result queue_reply(MHD_Connection* c, const HookReply& reply) {
-  const std::string body = reply.body.dump();
+  const bool text = !reply.text.empty();
+  const std::string body = text ? reply.text : reply.body.dump();
   MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
                                                     MHD_RESPMEM_MUST_COPY);
   if (r == nullptr) return MHD_NO;
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          text ? "text/plain; version=0.0.4; charset=utf-8" : "application/json");
   MHD_Result ok = MHD_queue_response(c, static_cast<unsigned int>(reply.status), r);
   MHD_destroy_response(r);
   return ok;
@@ -29,6 +31,28 @@ MHD_Result access_cb(void* cls, MHD_Connection* c, const char* url, const char* 
   return static_cast<HookServer*>(cls)->on_access(c, url, method, upload_data, upload_data_size, con_cls)
              ? MHD_YES
              : MHD_NO;
+}
+
+// True when the peer's address is loopback or the address it connected to (same machine).
+bool peer_is_local(MHD_Connection* c) {
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (info == nullptr) return false;
+  sockaddr_storage peer{}, self{};
+  socklen_t pl = sizeof peer, sl = sizeof self;
+  if (getpeername(info->connect_fd, reinterpret_cast<sockaddr*>(&peer), &pl) != 0 ||
+      getsockname(info->connect_fd, reinterpret_cast<sockaddr*>(&self), &sl) != 0)
+    return false;
+  if (peer.ss_family == AF_INET) {
+    auto p = reinterpret_cast<sockaddr_in*>(&peer)->sin_addr.s_addr;
+    auto s = reinterpret_cast<sockaddr_in*>(&self)->sin_addr.s_addr;
+    return (ntohl(p) >> 24) == 127 || p == s;
+  }
+  if (peer.ss_family == AF_INET6) {
+    auto& p = reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr;
+    auto& s = reinterpret_cast<sockaddr_in6*>(&self)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(&p) || std::memcmp(&p, &s, sizeof p) == 0;
+  }
+  return false;
 }
 
 void completed_cb(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
@@ -124,6 +148,7 @@ int HookServer::on_access(MHD_Connection* c, const char* url, const char* method
       *con_cls = req;
       if (const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))
         req->authorization = auth;
+      req->from_this_host = peer_is_local(c);
       const char* length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
       if (length != nullptr && std::strtoull(length, nullptr, 10) > kMaxBodyBytes)
         return queue_reply(c, error_reply(413, "request body exceeds 64 KiB"));

@@ -23,6 +23,7 @@ struct Request {
   std::string path;
   std::string body;
   std::optional<std::string> authorization;  // the Authorization header, if any
+  bool from_this_host = false;               // the peer is a local address (loopback or our own)
   Endpoint endpoint = Endpoint::NotFound;
   bool too_large = false;
   bool reply_ready = false;

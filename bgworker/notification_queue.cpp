@@ -13,9 +13,9 @@ extern "C" {
 
 namespace storcon::worker {
 
-namespace {
 long long now_us() { return static_cast<long long>(GetCurrentTimestamp()); }
 
+namespace {
 // Writes the edit in its own transaction; throws (PgError / std::exception) and leaves the old file.
 std::vector<ConfEntry> write_settings(const std::vector<ConfEntry>& set, const std::vector<std::string>& remove) {
   std::vector<ConfEntry> before;
@@ -27,6 +27,12 @@ std::vector<ConfEntry> write_settings(const std::vector<ConfEntry>& set, const s
 }
 
 void signal_reload() { kill(PostmasterPid, SIGHUP); }
+
+HookReply text_reply(int status, std::string text) {
+  HookReply r{status, nullptr};
+  r.text = std::move(text);
+  return r;
+}
 }  // namespace
 
 void NotificationQueue::set_auth(HookAuthSetup auth, std::string warning) {
@@ -43,7 +49,9 @@ std::vector<std::string> NotificationQueue::take_log() {
 bool NotificationQueue::dispatch(Request& req, HookReply* reply) {
   Endpoint e = req.endpoint;
   std::optional<AuthDecision> denied;
-  if (e != Endpoint::NotFound && e != Endpoint::Healthz && auth_.auth) {
+  // storcon.reconcile() calls POST /reconcile from this machine; everything else needs credentials.
+  bool local_reconcile = e == Endpoint::Reconcile && req.from_this_host;
+  if (e != Endpoint::NotFound && e != Endpoint::Healthz && !local_reconcile && auth_.auth) {
     AuthDecision d = auth_.auth->check(req.authorization ? req.authorization->c_str() : nullptr,
                                        static_cast<int64_t>(std::time(nullptr)));
     if (!d.ok()) denied = d;
@@ -54,7 +62,7 @@ bool NotificationQueue::dispatch(Request& req, HookReply* reply) {
     *reply = error_reply(405, std::string(endpoint_name(e)) + " accepts " + endpoint_method(e) + " only");
   } else if (e == Endpoint::Healthz) {
     *reply = HookReply{200, {{"status", "ok"}}};
-  } else if (!auth_.auth) {
+  } else if (!auth_.auth && !local_reconcile) {
     // Configured but unusable credentials: refuse rather than run open (storcon retries a 503).
     *reply = error_reply(503, "hook authentication is misconfigured; see the server log");
   } else if (denied) {
@@ -65,57 +73,90 @@ bool NotificationQueue::dispatch(Request& req, HookReply* reply) {
                                     in_flight_.has_value());
     st["auth"] = auth_.mode;
     if (!auth_warning_.empty()) st["warning"] = auth_warning_;
+    st["recent"] = audit_.recent();
+    if (status_extra_) st.update(status_extra_());
     *reply = HookReply{200, st};
+  } else if (e == Endpoint::Metrics) {
+    *reply = text_reply(200, stats_.prometheus(env_.cached()));
+  } else if (e == Endpoint::Reconcile) {
+    if (on_reconcile_) on_reconcile_(&req);
+    return false;  // answered when the reconcile pass is done
   } else {
-    queue_.push_back(&req);  // applied by pump(), on the loop, outside MHD's callbacks
+    queue_.push_back(Job{&req, e, std::nullopt, now_us()});  // applied by pump(), outside MHD's callbacks
     return false;
   }
   stats_.count(e, reply->status);
   return true;
 }
 
-void NotificationQueue::finish(Request* req, const std::string& tenant, const std::string& outcome, HookReply reply) {
+void NotificationQueue::answer(Request* req, HookReply reply) {
   stats_.count(req->endpoint, reply.status);
-  std::string detail = reply.body.contains("msg") ? reply.body["msg"].get<std::string>() : "";
-  reply.body["seq"] = stats_.record_notification(tenant, reply.status, outcome, detail);
-  if (reply.status >= 500 || reply.status == 423)
-    elog(LOG, "pg_storcon hook: %s for tenant %s answered %d: %s", endpoint_name(req->endpoint),
-         tenant.empty() ? "?" : tenant.c_str(), reply.status, detail.c_str());
   server_->resume(*req, std::move(reply));
+}
+
+void NotificationQueue::finish(Job& job, const std::string& outcome, HookReply reply, bool wrote) {
+  const std::string tenant = job.plan ? job.plan->tenant_id : "";
+  std::string detail = reply.body.contains("msg") ? reply.body["msg"].get<std::string>() : "";
+  if (detail.empty() && reply.body.contains("detail")) detail = reply.body["detail"].get<std::string>();
+  reply.body["seq"] = stats_.record_notification(tenant, reply.status, outcome, detail);
+  double ms = static_cast<double>(now_us() - job.received_us) / 1000.0;
+  if (wrote && reply.status == 200) {
+    stats_.observe_apply(ms);
+    if (job.kind != Endpoint::Reconcile) last_notification_applied_us_ = now_us();
+  }
+  std::string timeline = reply.body.contains("timeline_id") && reply.body["timeline_id"].is_string()
+                             ? reply.body["timeline_id"].get<std::string>()
+                             : "";
+  std::string body = job.request ? job.request->body
+                                 : (reply.body.contains("changes") ? reply.body["changes"].dump() : "");
+  if (job.kind != Endpoint::Reconcile || wrote || reply.status != 200 || job.request)
+    audit_.add(endpoint_name(job.kind), tenant, timeline, body, reply.status, outcome, detail, ms);
+  if (reply.status >= 500 || reply.status == 423)
+    elog(LOG, "pg_storcon hook: %s for tenant %s answered %d: %s", endpoint_name(job.kind),
+         tenant.empty() ? "?" : tenant.c_str(), reply.status, detail.c_str());
+  if (job.request) answer(job.request, std::move(reply));
 }
 
 void NotificationQueue::pump() {
   while (!in_flight_ && !queue_.empty()) {
-    Request* req = queue_.front();
+    Job job = std::move(queue_.front());
     queue_.pop_front();
-    start(req);
+    start(std::move(job));
   }
 }
 
-void NotificationQueue::start(Request* req) {
-  HookPlan plan;
-  try {
-    plan = req->endpoint == Endpoint::NotifySafekeepers ? plan_safekeepers(req->body, env_)
-                                                        : plan_attach(req->body, env_);
-  } catch (const std::exception& e) {
-    finish(req, "", "error", error_reply(503, std::string("could not plan the notification: ") + e.what()));
+void NotificationQueue::start(Job job) {
+  if (job.kind == Endpoint::Reconcile && last_notification_applied_us_ > job.received_us) {
+    // A notification applied after storcon was asked is newer than this plan: keep it.
+    finish(job, "superseded", HookReply{200, {{"status", "superseded"}, {"changes", nlohmann::json::array()}}},
+           false);
     return;
   }
-  if (plan.reply) {
-    finish(req, plan.tenant_id, plan.outcome, *plan.reply);
+  if (!job.plan) {
+    try {
+      job.plan = job.kind == Endpoint::NotifySafekeepers ? plan_safekeepers(job.request->body, env_)
+                                                         : plan_attach(job.request->body, env_);
+    } catch (const std::exception& e) {
+      finish(job, "error", error_reply(503, std::string("could not plan the notification: ") + e.what()), false);
+      return;
+    }
+  }
+  if (job.plan->reply) {
+    HookReply reply = *job.plan->reply;
+    finish(job, job.plan->outcome, std::move(reply), false);
     return;
   }
   std::vector<ConfEntry> before;
   try {
-    before = write_settings(plan.settings, {});
+    before = write_settings(job.plan->settings, {});
   } catch (const std::exception& e) {
-    finish(req, plan.tenant_id, "write_failed",
-           error_reply(503, std::string("could not write postgresql.auto.conf (left unchanged): ") + e.what()));
+    finish(job, "write_failed",
+           error_reply(503, std::string("could not write postgresql.auto.conf (left unchanged): ") + e.what()), false);
     return;
   }
   signal_reload();
-  in_flight_ = InFlight{req, std::move(plan), std::move(before),
-                        now_us() + static_cast<long long>(pg::guc_hook_apply_timeout_ms) * 1000};
+  long long deadline = now_us() + static_cast<long long>(pg::guc_hook_apply_timeout_ms) * 1000;
+  in_flight_ = InFlight{std::move(job), std::move(before), deadline};
 }
 
 void NotificationQueue::on_reload() {
@@ -123,15 +164,16 @@ void NotificationQueue::on_reload() {
   if (!in_flight_) return;
   InFlight f = std::move(*in_flight_);
   in_flight_.reset();
-  if (settings_in_effect(f.plan.settings, env_.cached())) {
-    finish(f.request, f.plan.tenant_id, "applied", f.plan.applied);
+  if (settings_in_effect(f.job.plan->settings, env_.cached())) {
+    HookReply reply = f.job.plan->applied;
+    finish(f.job, "applied", std::move(reply), true);
     return;
   }
   // The reload did not take the values (the server log says why): put the old ones back, so the
   // file is fully old again, and let storcon retry.
   std::vector<ConfEntry> undo_set;
   std::vector<std::string> undo_remove;
-  pg::undo_edit(f.before, f.plan.settings, &undo_set, &undo_remove);
+  pg::undo_edit(f.before, f.job.plan->settings, &undo_set, &undo_remove);
   std::string restored = "restored";
   try {
     write_settings(undo_set, undo_remove);
@@ -139,8 +181,9 @@ void NotificationQueue::on_reload() {
   } catch (const std::exception& e) {
     restored = std::string("could not be restored: ") + e.what();
   }
-  finish(f.request, f.plan.tenant_id, "not_in_effect",
-         error_reply(503, "the written settings did not take effect after reload; postgresql.auto.conf " + restored));
+  finish(f.job, "not_in_effect",
+         error_reply(503, "the written settings did not take effect after reload; postgresql.auto.conf " + restored),
+         false);
 }
 
 void NotificationQueue::on_tick() {
@@ -150,9 +193,10 @@ void NotificationQueue::on_tick() {
   // Written and durable, but the reload was not observed in time. For notify-attach, 423 tells
   // storcon the change is persisted and not yet applied; it sends the same body again later. For
   // notify-safekeepers storcon would treat 423 as done (contract §1.5), so that answer is 503.
-  int status = f.request->endpoint == Endpoint::NotifyAttach ? 423 : 503;
-  finish(f.request, f.plan.tenant_id, "pending_reload",
-         error_reply(status, "the settings are written to postgresql.auto.conf and take effect at the next reload"));
+  int status = f.job.kind == Endpoint::NotifyAttach ? 423 : 503;
+  finish(f.job, "pending_reload",
+         error_reply(status, "the settings are written to postgresql.auto.conf and take effect at the next reload"),
+         true);
 }
 
 long NotificationQueue::wait_cap_ms() const {

@@ -51,14 +51,21 @@ void PgHookEnv::refresh_catalog() {
   o.request_timeout_ms = std::min<long>(o.request_timeout_ms, 3000);
   o.connect_timeout_ms = std::min<long>(o.connect_timeout_ms, 1000);
   client.set_options(o);
-  pg::CatalogSnapshot snap = pg::fetch_catalog(client);
+  replace_catalog(pg::fetch_catalog(client));
+}
+
+void PgHookEnv::replace_catalog(const pg::CatalogSnapshot& snap) {
   directory_.replace(snap.nodes);
   safekeepers_.replace(snap.safekeepers);
   // Keep the mirror tables in step, except on a standby (read-only) or where the extension is absent.
-  bool in_recovery = RecoveryInProgress();
-  if (!in_recovery) in_transaction([&] {
+  if (RecoveryInProgress()) return;
+  try {
+    in_transaction([&] {
       if (pg::mirror_tables_exist()) pg::mirror_catalog(snap);
     });
+  } catch (const std::exception& e) {
+    elog(WARNING, "pg_storcon hook: could not update the catalog mirror: %s", e.what());
+  }
 }
 
 }  // namespace storcon::worker

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "control/hook.hpp"
+#include "extension/catalog_sync.hpp"
 #include "extension/boundary.hpp"
 
 namespace storcon::worker {
@@ -34,6 +35,8 @@ class PgHookEnv : public HookEnv {
   const NodeDirectory& directory() override { return directory_; }
   const SafekeeperDirectory& safekeeper_directory() override { return safekeepers_; }
   void refresh_catalog() override;
+  // New directories from a fetched snapshot; the mirror tables too on a primary.
+  void replace_catalog(const pg::CatalogSnapshot& snap);
 
   void read_settings();      // after every reload
   void load_catalog();       // from storcon.nodes / storcon.safekeepers at start

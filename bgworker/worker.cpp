@@ -7,7 +7,10 @@
 #include "bgworker/hook_auth_setup.hpp"
 #include "bgworker/http_server.hpp"
 #include "bgworker/pg_env.hpp"
+#include "bgworker/reconciler.hpp"
 #include "extension/gucs.hpp"
+
+#include <algorithm>
 
 extern "C" {
 #include "pgstat.h"
@@ -60,6 +63,10 @@ void configure_auth(NotificationQueue& queue) {
 
   NotificationQueue queue(env);
   configure_auth(queue);
+  Reconciler reconciler(env, queue);
+  queue.set_reconcile_handler([&](Request* r) { reconciler.request_now(r); });
+  queue.set_status_extra([&] { return reconciler.status(); });
+  reconciler.request_now(nullptr);  // converge at start: this compute may have missed notifications
   std::unique_ptr<HookServer> server;
   try {
     server = std::make_unique<HookServer>(pg::guc_hook_listen_addr, pg::guc_hook_port, queue);
@@ -72,7 +79,7 @@ void configure_auth(NotificationQueue& queue) {
   pgstat_report_activity(STATE_IDLE, nullptr);
 
   for (;;) {
-    long timeout = server->timeout_ms(queue.wait_cap_ms());
+    long timeout = server->timeout_ms(std::min(queue.wait_cap_ms(), reconciler.wait_cap_ms()));
     (void)WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
                             server->epoll_fd(), timeout, PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
@@ -84,9 +91,11 @@ void configure_auth(NotificationQueue& queue) {
       queue.on_reload();
     }
     queue.on_tick();
-    server->run();   // reads requests, answers /healthz and /status, queues notifications
-    queue.pump();    // applies queued notifications (may resume connections)
-    server->run();   // sends answers of resumed connections
+    server->run();       // reads requests, answers /healthz, /status, /metrics, queues notifications
+    reconciler.tick();   // advances storcon requests without blocking; queues what differs
+    queue.pump();        // applies queued work (may resume connections)
+    server->run();       // sends answers of resumed connections
+    if (queue.idle() && queue.audit().has_pending()) queue.audit().flush();
     log_server_messages(*server, queue);
   }
 }

@@ -30,6 +30,8 @@ Endpoint match_endpoint(std::string_view path) {
   if (ends_with(path, "/notify-safekeepers")) return Endpoint::NotifySafekeepers;
   if (path == "/healthz") return Endpoint::Healthz;
   if (path == "/status") return Endpoint::Status;
+  if (path == "/metrics") return Endpoint::Metrics;
+  if (path == "/reconcile") return Endpoint::Reconcile;
   return Endpoint::NotFound;
 }
 
@@ -39,6 +41,8 @@ const char* endpoint_name(Endpoint e) {
     case Endpoint::NotifySafekeepers: return "notify-safekeepers";
     case Endpoint::Healthz: return "healthz";
     case Endpoint::Status: return "status";
+    case Endpoint::Metrics: return "metrics";
+    case Endpoint::Reconcile: return "reconcile";
     case Endpoint::NotFound: break;
   }
   return "unknown";
@@ -49,7 +53,9 @@ const char* endpoint_method(Endpoint e) {
     case Endpoint::NotifyAttach:
     case Endpoint::NotifySafekeepers: return "PUT";
     case Endpoint::Healthz:
-    case Endpoint::Status: return "GET";
+    case Endpoint::Status:
+    case Endpoint::Metrics: return "GET";
+    case Endpoint::Reconcile: return "POST";
     case Endpoint::NotFound: break;
   }
   return "";
@@ -217,6 +223,18 @@ HookPlan plan_safekeepers(std::string_view body, HookEnv& env) {
 
 void HookStats::count(Endpoint e, int status) { requests_[endpoint_name(e)][status]++; }
 
+void HookStats::observe_apply(double ms) {
+  for (size_t i = 0; i < sizeof(kLatencyBucketsMs) / sizeof(double); i++)
+    if (ms <= kLatencyBucketsMs[i]) latency_buckets_[i]++;
+  latency_count_++;
+  latency_sum_ms_ += ms;
+}
+
+uint64_t HookStats::events(const std::string& name) const {
+  auto it = events_.find(name);
+  return it == events_.end() ? 0 : it->second;
+}
+
 uint64_t HookStats::record_notification(const std::string& tenant_id, int status, const std::string& outcome,
                                         const std::string& detail) {
   outcomes_[outcome]++;
@@ -233,7 +251,7 @@ nlohmann::json HookStats::to_json() const {
   nlohmann::json requests = nlohmann::json::object();
   for (const auto& [ep, by_status] : requests_)
     for (const auto& [status, n] : by_status) requests[ep][std::to_string(status)] = n;
-  return {{"requests", requests}, {"outcomes", outcomes_}, {"last_notification", last_}};
+  return {{"requests", requests}, {"outcomes", outcomes_}, {"events", events_}, {"last_notification", last_}};
 }
 
 nlohmann::json status_json(const std::string& listen, const InEffect& now, const HookStats& stats,

@@ -17,7 +17,7 @@
 
 namespace storcon {
 
-enum class Endpoint { NotifyAttach, NotifySafekeepers, Healthz, Status, NotFound };
+enum class Endpoint { NotifyAttach, NotifySafekeepers, Healthz, Status, Metrics, Reconcile, NotFound };
 
 // Any path prefix: ".../notify-attach" under whatever --control-plane-url carries.
 Endpoint match_endpoint(std::string_view path);
@@ -28,6 +28,7 @@ const char* endpoint_method(Endpoint e);
 struct HookReply {
   int status = 200;
   nlohmann::json body;
+  std::string text;  // when not empty, sent as text/plain instead of body (GET /metrics)
 };
 
 HookReply error_reply(int status, const std::string& msg);  // {"msg": ...}, storcon's error shape
@@ -73,10 +74,19 @@ bool settings_in_effect(const std::vector<ConfEntry>& settings, const InEffect& 
 HookReply shard_map_reply(const char* status_word, const std::string& tenant_id,
                           const ShardMapSettings& target);
 
-// Counters and the last notification, for GET /status.
+// Counters and the last notification, for GET /status and GET /metrics.
 class HookStats {
  public:
+  static constexpr double kLatencyBucketsMs[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+
   void count(Endpoint e, int status);
+  // Time from receiving a notification to answering it, for those that wrote the config.
+  void observe_apply(double ms);
+  // Named events: catalog_refresh, catalog_refresh_failure, storcon_error, reconcile, reconcile_failure, ...
+  void event(const std::string& name) { events_[name]++; }
+  uint64_t events(const std::string& name) const;
+  // Prometheus text exposition (control/metrics.cpp).
+  std::string prometheus(const InEffect& now) const;
   // Records the notification's outcome; returns its sequence number in this worker's lifetime.
   uint64_t record_notification(const std::string& tenant_id, int status, const std::string& outcome,
                                const std::string& detail);
@@ -87,6 +97,10 @@ class HookStats {
   std::map<std::string, uint64_t> outcomes_;
   nlohmann::json last_ = nullptr;
   uint64_t seq_ = 0;
+  std::map<std::string, uint64_t> events_;
+  uint64_t latency_buckets_[sizeof(kLatencyBucketsMs) / sizeof(double)] = {};
+  uint64_t latency_count_ = 0;
+  double latency_sum_ms_ = 0;
 };
 
 nlohmann::json status_json(const std::string& listen, const InEffect& now, const HookStats& stats,

@@ -16,6 +16,8 @@ int guc_hook_apply_timeout_ms = 5000;
 char* guc_hook_jwt_public_key_file = nullptr;
 char* guc_hook_jwt_scope = nullptr;
 char* guc_hook_token_file = nullptr;
+int guc_sync_interval_s = 60;
+int guc_notifications_max_rows = 10000;
 
 namespace {
 
@@ -80,6 +82,13 @@ void define_gucs() {
       "storcon.hook_token_file", "File holding a static bearer token the hook requires instead of a JWT.",
       "Used when storcon.hook_jwt_public_key_file is empty. Compared in constant time. Re-read on reload.",
       &guc_hook_token_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("storcon.sync_interval",
+                          "How often the hook worker reconciles this compute with storcon; 0 = only at start.",
+                          "Each pass refreshes the catalog mirror and applies storcon's placement and safekeeper set if they differ.",
+                          &guc_sync_interval_s, 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("storcon.notifications_max_rows", "Rows kept in storcon.notifications (oldest pruned).",
+                          nullptr, &guc_notifications_max_rows, 10000, 0, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr,
+                          nullptr);
   MarkGUCPrefixReserved("storcon");
 }
 

@@ -14,6 +14,8 @@ extern int guc_hook_apply_timeout_ms;
 extern char* guc_hook_jwt_public_key_file;
 extern char* guc_hook_jwt_scope;
 extern char* guc_hook_token_file;
+extern int guc_sync_interval_s;
+extern int guc_notifications_max_rows;
 
 void define_gucs();
 

@@ -37,6 +37,8 @@ std::string read_token_file(const char* path) {
 
 }  // namespace
 
+std::string storcon_token() { return read_token_file(guc_jwt_token_file); }
+
 StorconClient& storcon_client() {
   static std::unique_ptr<StorconClient> client;
   if (!client) client = std::make_unique<StorconClient>(interrupt_pending);

@@ -11,4 +11,7 @@ namespace storcon::pg {
 // Throws StorconError / std::runtime_error; call from inside run_guarded.
 StorconClient& storcon_client();
 
+// The token from storcon.jwt_token_file ("" when unset). Throws IoError.
+std::string storcon_token();
+
 }  // namespace storcon::pg

@@ -775,3 +775,45 @@ REVOKE ALL ON FUNCTION
     storcon.node_shards(bigint), storcon.safekeeper_register(bigint, text, int, int, text, text, bigint),
     storcon.safekeeper_set_policy(bigint, text), storcon.compute_config(text, text), storcon.doctor()
 FROM PUBLIC;
+
+------------------------------------------------------------------ audit log
+
+-- Every notification and every reconcile action of the hook worker, with what was applied or why
+-- not. Written by the worker on a primary (asynchronously committed), pruned to
+-- storcon.notifications_max_rows.
+CREATE TABLE storcon.notifications (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at timestamptz NOT NULL,
+    kind        text NOT NULL,          -- notify-attach, notify-safekeepers, reconcile
+    tenant_id   text,
+    timeline_id text,
+    body        jsonb,
+    http_status integer NOT NULL,
+    outcome     text NOT NULL,          -- applied, unchanged, not_hosted, stale, replica, rejected, ...
+    detail      text,
+    duration_ms float8 NOT NULL
+);
+GRANT SELECT ON storcon.notifications TO PUBLIC;
+
+CREATE FUNCTION storcon._record_notifications(rows jsonb, max_rows integer) RETURNS void
+LANGUAGE sql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO storcon.notifications (received_at, kind, tenant_id, timeline_id, body, http_status, outcome,
+                                       detail, duration_ms)
+    SELECT to_timestamp(r.received_at), r.kind, r.tenant_id, r.timeline_id, r.body, r.http_status, r.outcome,
+           r.detail, r.duration_ms
+      FROM jsonb_to_recordset(rows) AS r(received_at float8, kind text, tenant_id text, timeline_id text,
+                                         body jsonb, http_status integer, outcome text, detail text,
+                                         duration_ms float8);
+    DELETE FROM storcon.notifications
+     WHERE id <= (SELECT max(id) FROM storcon.notifications) - max_rows;
+$$;
+REVOKE ALL ON FUNCTION storcon._record_notifications(jsonb, integer) FROM PUBLIC;
+
+-- Reconcile this compute with storcon now (the hook worker does it and answers what changed).
+CREATE FUNCTION storcon.reconcile() RETURNS TABLE(setting text, old_value text, new_value text)
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'storcon_reconcile';
+REVOKE ALL ON FUNCTION storcon.reconcile() FROM PUBLIC;

@@ -1,0 +1,31 @@
+// The audit log: every notification and every reconcile action, with what was applied or why not.
+// Records are kept in memory (the recent ones are shown by /status, also on a standby) and written
+// to storcon.notifications on a primary when the worker is idle, in a transaction with
+// synchronous_commit off, so the hook's answers never wait for a commit. Pruned to
+// storcon.notifications_max_rows.
+#pragma once
+
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace storcon::worker {
+
+class AuditLog {
+ public:
+  void add(const std::string& kind, const std::string& tenant_id, const std::string& timeline_id,
+           const std::string& body, int http_status, const std::string& outcome, const std::string& detail,
+           double duration_ms);
+  bool has_pending() const { return !pending_.empty(); }
+  // Writes pending records (primary with the extension installed) or drops them (standby);
+  // failures are logged, never raised.
+  void flush();
+  nlohmann::json recent() const;
+
+ private:
+  std::vector<nlohmann::json> pending_;
+  std::deque<nlohmann::json> recent_;
+};
+
+}  // namespace storcon::worker
