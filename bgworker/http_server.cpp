@@ -128,6 +128,7 @@ void HookServer::resume(Request& req, HookReply reply) {
   MHD_Connection* c = req.connection;
   req.connection = nullptr;
   MHD_resume_connection(c);
+  resumed_ = true;
 }
 
 std::vector<std::string> HookServer::take_log() {
@@ -149,6 +150,7 @@ int HookServer::on_access(MHD_Connection* c, const char* url, const char* method
       if (const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))
         req->authorization = auth;
       req->from_this_host = peer_is_local(c);
+      req->forwarded = MHD_lookup_connection_value(c, MHD_HEADER_KIND, kForwardedHeader) != nullptr;
       const char* length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
       if (length != nullptr && std::strtoull(length, nullptr, 10) > kMaxBodyBytes)
         return queue_reply(c, error_reply(413, "request body exceeds 64 KiB"));

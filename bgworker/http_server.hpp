@@ -17,6 +17,8 @@ struct MHD_Connection;
 namespace storcon::worker {
 
 constexpr size_t kMaxBodyBytes = 64 * 1024;
+// Marks a notification forwarded by another compute's hook.
+constexpr const char* kForwardedHeader = "X-Pg-Storcon-Forwarded";
 
 struct Request {
   std::string method;
@@ -24,6 +26,7 @@ struct Request {
   std::string body;
   std::optional<std::string> authorization;  // the Authorization header, if any
   bool from_this_host = false;               // the peer is a local address (loopback or our own)
+  bool forwarded = false;                    // sent by another compute's hook (never forwarded again)
   Endpoint endpoint = Endpoint::NotFound;
   bool too_large = false;
   bool reply_ready = false;
@@ -50,6 +53,12 @@ class HookServer {
   int epoll_fd() const;
   long timeout_ms(long cap) const;  // how long the loop may wait before run()
   void run();
+  // True (once) when a connection was resumed since the last call: its answer is still to be sent.
+  bool take_resumed() {
+    bool r = resumed_;
+    resumed_ = false;
+    return r;
+  }
   void resume(Request& req, HookReply reply);
   // MHD's own error messages, collected by its logger callback for the loop to log.
   std::vector<std::string> take_log();
@@ -65,6 +74,7 @@ class HookServer {
   Dispatcher& dispatcher_;
   std::string listen_;
   std::vector<std::string> log_;
+  bool resumed_ = false;
 };
 
 }  // namespace storcon::worker

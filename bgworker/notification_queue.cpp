@@ -1,10 +1,14 @@
 #include "bgworker/notification_queue.hpp"
 
+#include "bgworker/storcon_fetch.hpp"
+#include "control/storcon_client.hpp"
 #include "extension/config_writer.hpp"
 #include "extension/gucs.hpp"
 
 #include <csignal>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 
 extern "C" {
 #include "miscadmin.h"
@@ -82,7 +86,22 @@ bool NotificationQueue::dispatch(Request& req, HookReply* reply) {
     if (on_reconcile_) on_reconcile_(&req);
     return false;  // answered when the reconcile pass is done
   } else {
-    queue_.push_back(Job{&req, e, std::nullopt, now_us()});  // applied by pump(), outside MHD's callbacks
+    Job job{&req, e, std::nullopt, now_us()};
+    if (idle()) {
+      // Nothing ahead of it: decide now. Planning reads only memory (the settings as of the last
+      // reload, the directories), so it is safe here; what needs writing, refreshing or forwarding
+      // is suspended and done by pump(), outside MHD's callbacks.
+      job.plan = e == Endpoint::NotifySafekeepers ? plan_safekeepers(req.body, env_) : plan_attach(req.body, env_);
+      bool forwards = job.plan->reply && job.plan->reply->status / 100 == 2 && job.plan->outcome != "not_hosted" &&
+                      !req.forwarded && pg::guc_hook_forward_to && pg::guc_hook_forward_to[0] != '\0';
+      if (job.plan->reply && !forwards) {
+        *reply = *job.plan->reply;
+        record(job, job.plan->outcome, *reply, false);
+        stats_.count(e, reply->status);
+        return true;
+      }
+    }
+    queue_.push_back(std::move(job));
     return false;
   }
   stats_.count(e, reply->status);
@@ -95,6 +114,112 @@ void NotificationQueue::answer(Request* req, HookReply reply) {
 }
 
 void NotificationQueue::finish(Job& job, const std::string& outcome, HookReply reply, bool wrote) {
+  if (start_forwarding(job, outcome, reply, wrote)) return;
+  complete(job, outcome, std::move(reply), wrote);
+}
+
+namespace {
+bool read_token(const char* path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  while (!out->empty() && (out->back() == '\n' || out->back() == '\r' || out->back() == ' ')) out->pop_back();
+  return true;
+}
+}  // namespace
+
+// A notification accepted here goes to the tenant's other computes (storcon calls one URL), in
+// parallel, with the same body; the queue waits, so they see notifications in storcon's order.
+bool NotificationQueue::start_forwarding(Job& job, const std::string& outcome, HookReply& reply, bool wrote) {
+  if (job.request == nullptr || job.request->forwarded || job.kind == Endpoint::Reconcile) return false;
+  if (reply.status < 200 || reply.status > 299) return false;  // not accepted here: storcon retries anyway
+  if (outcome == "not_hosted") return false;                   // not this tenant: not its computes' either
+  auto targets = pg::split_url_list(pg::guc_hook_forward_to ? pg::guc_hook_forward_to : "");
+  if (targets.empty()) return false;
+  std::vector<std::string> headers = {std::string(kForwardedHeader) + ": 1"};
+  std::string token;
+  if (pg::guc_hook_forward_token_file && pg::guc_hook_forward_token_file[0] != '\0') {
+    if (!read_token(pg::guc_hook_forward_token_file, &token)) {
+      complete(job, "forward_failed",
+               error_reply(503, "applied here, but the file named by storcon.hook_forward_token_file cannot be read"),
+               wrote);
+      return true;
+    }
+    headers.push_back("Authorization: Bearer " + token);
+  } else if (job.request->authorization) {
+    headers.push_back("Authorization: " + *job.request->authorization);
+  }
+  std::vector<FetchRequest> batch;
+  for (const auto& base : targets)
+    batch.push_back(FetchRequest{base, "PUT", join_url(base, endpoint_name(job.kind)), job.request->body, headers,
+                                 1000, 8000});
+  forward_fetch_.start(batch);
+  forwarding_ = Forwarding{std::move(job), outcome, std::move(reply), wrote};
+  return true;
+}
+
+void NotificationQueue::poll_forwarding() {
+  if (!forwarding_ || !forward_fetch_.poll()) return;
+  Forwarding f = std::move(*forwarding_);
+  forwarding_.reset();
+  std::string failures;
+  nlohmann::json forwarded = nlohmann::json::array();
+  for (const auto& [url, r] : forward_fetch_.results()) {
+    forwarded.push_back({{"url", url}, {"status", r.status}});
+    if (r.status != 200)
+      failures += (failures.empty() ? "" : "; ") + url + ": " +
+                  (r.error.empty() ? message_from_error_body(r.status, r.body) : r.error);
+  }
+  if (!failures.empty()) {
+    complete(f.job, "forward_failed", error_reply(503, "applied here, but not on every compute: " + failures), f.wrote);
+    return;
+  }
+  f.local.body["forwarded"] = forwarded;
+  complete(f.job, f.outcome, std::move(f.local), f.wrote);
+}
+
+// A node or safekeeper id missing from the directory: refresh it from storcon without blocking the
+// loop, then plan the job again (a second miss is answered 503).
+void NotificationQueue::start_refresh(Job job) {
+  try {
+    refresh_fetch_.start(storcon_gets(kCatalogPaths, 3000));  // storcon gives the hook 10 s in all
+  } catch (const std::exception& e) {
+    job.plan.reset();
+    finish(job, "unresolved", error_reply(503, std::string("could not refresh the catalog from storcon: ") + e.what()),
+           false);
+    return;
+  }
+  refreshing_ = std::move(job);
+}
+
+void NotificationQueue::poll_refresh() {
+  if (!refreshing_ || !refresh_fetch_.poll()) return;
+  Job job = std::move(*refreshing_);
+  refreshing_.reset();
+  try {
+    env_.replace_catalog(fetched_catalog(refresh_fetch_));
+    stats_.event("catalog_refresh");
+  } catch (const std::exception& e) {
+    stats_.event("catalog_refresh_failure");
+    stats_.event("storcon_error");
+    finish(job, "unresolved", error_reply(503, std::string("could not refresh the catalog from storcon: ") + e.what()),
+           false);
+    return;
+  }
+  job.plan.reset();
+  env_.set_fresh(true);  // the new plan sees the refreshed directories; a second miss is final
+  start(std::move(job));
+  env_.set_fresh(false);
+}
+
+void NotificationQueue::complete(Job& job, const std::string& outcome, HookReply reply, bool wrote) {
+  record(job, outcome, reply, wrote);
+  if (job.request) answer(job.request, std::move(reply));
+}
+
+void NotificationQueue::record(Job& job, const std::string& outcome, HookReply& reply, bool wrote) {
   const std::string tenant = job.plan ? job.plan->tenant_id : "";
   std::string detail = reply.body.contains("msg") ? reply.body["msg"].get<std::string>() : "";
   if (detail.empty() && reply.body.contains("detail")) detail = reply.body["detail"].get<std::string>();
@@ -112,13 +237,14 @@ void NotificationQueue::finish(Job& job, const std::string& outcome, HookReply r
   if (job.kind != Endpoint::Reconcile || wrote || reply.status != 200 || job.request)
     audit_.add(endpoint_name(job.kind), tenant, timeline, body, reply.status, outcome, detail, ms);
   if (reply.status >= 500 || reply.status == 423)
-    elog(LOG, "pg_storcon hook: %s for tenant %s answered %d: %s", endpoint_name(job.kind),
-         tenant.empty() ? "?" : tenant.c_str(), reply.status, detail.c_str());
-  if (job.request) answer(job.request, std::move(reply));
+    log_.push_back(std::string(endpoint_name(job.kind)) + " for tenant " + (tenant.empty() ? "?" : tenant) +
+                   " answered " + std::to_string(reply.status) + ": " + detail);
 }
 
 void NotificationQueue::pump() {
-  while (!in_flight_ && !queue_.empty()) {
+  poll_forwarding();
+  poll_refresh();
+  while (!in_flight_ && !forwarding_ && !refreshing_ && !queue_.empty()) {
     Job job = std::move(queue_.front());
     queue_.pop_front();
     start(std::move(job));
@@ -140,6 +266,10 @@ void NotificationQueue::start(Job job) {
       finish(job, "error", error_reply(503, std::string("could not plan the notification: ") + e.what()), false);
       return;
     }
+  }
+  if (job.plan->outcome == "refreshing") {
+    start_refresh(std::move(job));
+    return;
   }
   if (job.plan->reply) {
     HookReply reply = *job.plan->reply;
@@ -200,6 +330,7 @@ void NotificationQueue::on_tick() {
 }
 
 long NotificationQueue::wait_cap_ms() const {
+  if (forwarding_ || refreshing_) return 20;  // poll the transfers; they never block
   if (!in_flight_) return 1000;
   long long left = (in_flight_->deadline_us - now_us()) / 1000;
   return left < 0 ? 0 : (left > 1000 ? 1000 : static_cast<long>(left) + 1);

@@ -9,6 +9,7 @@
 #include "bgworker/hook_auth_setup.hpp"
 #include "bgworker/http_server.hpp"
 #include "bgworker/pg_env.hpp"
+#include "control/async_fetch.hpp"
 
 #include <deque>
 #include <functional>
@@ -45,7 +46,7 @@ class NotificationQueue : public Dispatcher {
   void on_reload();                 // the worker processed a SIGHUP
   void on_tick();                   // deadline check
   long wait_cap_ms() const;         // how long the loop may sleep
-  bool idle() const { return !in_flight_ && queue_.empty(); }
+  bool idle() const { return !in_flight_ && !forwarding_ && !refreshing_ && queue_.empty(); }
   // When a notification last changed the configuration (reconcile plans older than that are stale).
   long long last_notification_applied_us() const { return last_notification_applied_us_; }
   HookStats& stats() { return stats_; }
@@ -58,8 +59,23 @@ class NotificationQueue : public Dispatcher {
     long long deadline_us;
   };
 
+  struct Forwarding {
+    Job job;
+    std::string outcome;
+    HookReply local;  // this compute's answer, given once every forward answered 200
+    bool wrote;
+  };
+
   void start(Job job);
+  // Done here: forward to the other computes first when configured, then complete().
   void finish(Job& job, const std::string& outcome, HookReply reply, bool wrote);
+  void complete(Job& job, const std::string& outcome, HookReply reply, bool wrote);
+  bool start_forwarding(Job& job, const std::string& outcome, HookReply& reply, bool wrote);
+  void poll_forwarding();
+  void start_refresh(Job job);
+  void poll_refresh();
+  // Records the outcome (counters, sequence number, audit log); the reply is then sent by the caller.
+  void record(Job& job, const std::string& outcome, HookReply& reply, bool wrote);
 
   PgHookEnv& env_;
   HookServer* server_ = nullptr;
@@ -72,6 +88,10 @@ class NotificationQueue : public Dispatcher {
   std::vector<std::string> log_;
   std::deque<Job> queue_;
   std::optional<InFlight> in_flight_;
+  std::optional<Forwarding> forwarding_;
+  AsyncFetcher forward_fetch_;
+  std::optional<Job> refreshing_;   // waits for the catalog refresh it asked for
+  AsyncFetcher refresh_fetch_;
   long long last_notification_applied_us_ = 0;
 };
 

@@ -3,7 +3,6 @@
 #include "control/ids.hpp"
 #include "extension/catalog_sync.hpp"
 #include "extension/gucs.hpp"
-#include "extension/storcon_call.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -42,16 +41,6 @@ void PgHookEnv::load_catalog() {
     directory_.replace(pg::load_mirrored_nodes());
     safekeepers_.replace(pg::load_mirrored_safekeepers());
   });
-}
-
-void PgHookEnv::refresh_catalog() {
-  // The hook must answer storcon within 10 s: bound this call well below that.
-  StorconClient& client = pg::storcon_client();
-  ClientOptions o = client.options();
-  o.request_timeout_ms = std::min<long>(o.request_timeout_ms, 3000);
-  o.connect_timeout_ms = std::min<long>(o.connect_timeout_ms, 1000);
-  client.set_options(o);
-  replace_catalog(pg::fetch_catalog(client));
 }
 
 void PgHookEnv::replace_catalog(const pg::CatalogSnapshot& snap) {

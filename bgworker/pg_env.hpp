@@ -34,7 +34,9 @@ class PgHookEnv : public HookEnv {
   InEffect in_effect() override { return in_effect_; }
   const NodeDirectory& directory() override { return directory_; }
   const SafekeeperDirectory& safekeeper_directory() override { return safekeepers_; }
-  void refresh_catalog() override;
+  // Never blocks: asks the queue for an asynchronous refresh unless one just completed.
+  bool refresh_catalog() override { return fresh_; }
+  void set_fresh(bool fresh) { fresh_ = fresh; }
   // New directories from a fetched snapshot; the mirror tables too on a primary.
   void replace_catalog(const pg::CatalogSnapshot& snap);
 
@@ -46,6 +48,7 @@ class PgHookEnv : public HookEnv {
   InEffect in_effect_;
   NodeDirectory directory_;
   SafekeeperDirectory safekeepers_;
+  bool fresh_ = false;
 };
 
 }  // namespace storcon::worker

@@ -6,7 +6,7 @@
 #include "control/storcon_client.hpp"
 #include "extension/catalog_sync.hpp"
 #include "extension/gucs.hpp"
-#include "extension/storcon_call.hpp"
+#include "bgworker/storcon_fetch.hpp"
 
 #include <algorithm>
 
@@ -14,22 +14,6 @@ namespace storcon::worker {
 
 namespace {
 constexpr long long kSecond = 1000000;
-
-const FetchResult* result(const AsyncFetcher& f, const std::string& key) {
-  auto it = f.results().find(key);
-  return it == f.results().end() ? nullptr : &it->second;
-}
-
-// The JSON of a 2xx answer; throws with storcon's message otherwise.
-nlohmann::json ok_json(const FetchResult* r, const std::string& what) {
-  if (r == nullptr) throw std::runtime_error(what + ": no answer");
-  if (!r->error.empty()) throw std::runtime_error(what + ": " + r->error);
-  if (r->status < 200 || r->status > 299)
-    throw std::runtime_error(what + ": " + message_from_error_body(r->status, r->body));
-  auto j = nlohmann::json::parse(r->body, nullptr, false);
-  if (j.is_discarded()) throw std::runtime_error(what + ": storcon sent a response that is not JSON");
-  return j;
-}
 }  // namespace
 
 void Reconciler::request_now(Request* waiter) {
@@ -50,28 +34,19 @@ void Reconciler::answer_waiter(HookReply reply) {
 
 void Reconciler::start() {
   const InEffect& now = env_.cached();
-  std::string base = pg::guc_url ? pg::guc_url : "";
-  std::vector<std::string> headers = {"Accept: application/json"};
+  auto paths = kCatalogPaths;
+  if (!now.tenant_id.empty()) {
+    paths.push_back({"locate", "/debug/v1/tenant/" + now.tenant_id + "/locate"});
+    if (!now.timeline_id.empty() && now.primary)
+      paths.push_back({"timeline", "/debug/v1/tenant/" + now.tenant_id + "/timeline/" + now.timeline_id + "/locate"});
+  }
   try {
-    validate_base_url(base);
-    std::string token = pg::storcon_token();
-    if (!token.empty()) headers.push_back("Authorization: Bearer " + token);
+    fetch_.start(storcon_gets(paths, 10000));
   } catch (const std::exception& e) {
     fail(e.what());
     return;
   }
-  long timeout = std::min<long>(pg::guc_request_timeout_ms, 10000);
-  auto get = [&](const std::string& key, const std::string& path) {
-    return FetchRequest{key, "GET", join_url(base, path), "", headers, pg::guc_connect_timeout_ms, timeout};
-  };
-  std::vector<FetchRequest> batch = {get("nodes", "/control/v1/node"), get("safekeepers", "/control/v1/safekeeper")};
-  if (!now.tenant_id.empty()) {
-    batch.push_back(get("locate", "/debug/v1/tenant/" + now.tenant_id + "/locate"));
-    if (!now.timeline_id.empty() && now.primary)
-      batch.push_back(get("timeline", "/debug/v1/tenant/" + now.tenant_id + "/timeline/" + now.timeline_id + "/locate"));
-  }
   started_us_ = now_us();
-  fetch_.start(batch);
   fetching_ = true;
 }
 
@@ -95,8 +70,7 @@ void Reconciler::complete() {
   try {
     pg::CatalogSnapshot snap;
     try {
-      snap.nodes = decode_node_list(ok_json(result(fetch_, "nodes"), "node list"));
-      snap.safekeepers = decode_safekeeper_list(ok_json(result(fetch_, "safekeepers"), "safekeeper list"));
+      snap = fetched_catalog(fetch_);
     } catch (const std::exception&) {
       queue_.stats().event("catalog_refresh_failure");
       queue_.stats().event("storcon_error");
@@ -105,14 +79,14 @@ void Reconciler::complete() {
     env_.replace_catalog(snap);
     queue_.stats().event("catalog_refresh");
     if (!now.tenant_id.empty()) {
-      const FetchResult* loc = result(fetch_, "locate");
-      if (loc && loc->error.empty() && loc->status == 404) {
+      if (fetched_status(fetch_, "locate") == 404) {
         tenant_note = "storcon does not know tenant " + now.tenant_id;
       } else {
-        nlohmann::json placement = ok_json(loc, "tenant locate");
+        nlohmann::json placement = fetched_json(fetch_, "locate", "tenant locate");
         std::optional<nlohmann::json> sk_placement;
-        const FetchResult* tl = result(fetch_, "timeline");
-        if (tl && !(tl->error.empty() && tl->status == 404)) sk_placement = ok_json(tl, "timeline locate");
+        bool has_timeline = fetch_.results().count("timeline") > 0;
+        if (has_timeline && fetched_status(fetch_, "timeline") != 404)
+          sk_placement = fetched_json(fetch_, "timeline", "timeline locate");
         expected = compute_config(now.tenant_id, now.timeline_id, placement, sk_placement, snap.safekeepers);
       }
     }

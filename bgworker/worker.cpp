@@ -94,7 +94,14 @@ void configure_auth(NotificationQueue& queue) {
     server->run();       // reads requests, answers /healthz, /status, /metrics, queues notifications
     reconciler.tick();   // advances storcon requests without blocking; queues what differs
     queue.pump();        // applies queued work (may resume connections)
-    server->run();       // sends answers of resumed connections
+    // Answers of resumed connections. MHD's epoll is edge-triggered and an idle socket that is
+    // already writable raises no new event, so drive the resumed connections here rather than
+    // waiting for the next wake-up (which costs up to the loop's 1 s cap).
+    for (int i = 0; i < 4 && server->take_resumed(); i++) {
+      server->run();
+      server->run();
+      SetLatch(MyLatch);  // and go round once more without sleeping
+    }
     if (queue.idle() && queue.audit().has_pending()) queue.audit().flush();
     log_server_messages(*server, queue);
   }

@@ -113,7 +113,10 @@ HookPlan plan_attach(std::string_view body, HookEnv& env) {
 
   if (!missing_nodes(req, env.directory()).empty()) {
     try {
-      env.refresh_catalog();
+      if (!env.refresh_catalog()) {
+        plan.outcome = "refreshing";
+        return plan;
+      }
     } catch (const std::exception& e) {
       plan.outcome = "unresolved";
       plan.reply = error_reply(503, std::string("could not refresh the node directory from storcon: ") + e.what());
@@ -186,7 +189,10 @@ HookPlan plan_safekeepers(std::string_view body, HookEnv& env) {
   }
   if (!missing_safekeepers(req, env.safekeeper_directory()).empty()) {
     try {
-      env.refresh_catalog();
+      if (!env.refresh_catalog()) {
+        plan.outcome = "refreshing";
+        return plan;
+      }
     } catch (const std::exception& e) {
       plan.outcome = "unresolved";
       plan.reply = error_reply(503, std::string("could not refresh the safekeeper directory from storcon: ") + e.what());

@@ -26,7 +26,8 @@ const char* endpoint_name(Endpoint e);
 const char* endpoint_method(Endpoint e);
 
 struct HookReply {
-  int status = 200;
+  HookReply(int status = 200, nlohmann::json body = nullptr) : status(status), body(std::move(body)) {}
+  int status;
   nlohmann::json body;
   std::string text;  // when not empty, sent as text/plain instead of body (GET /metrics)
 };
@@ -49,8 +50,10 @@ class HookEnv {
   virtual InEffect in_effect() = 0;
   virtual const NodeDirectory& directory() = 0;
   virtual const SafekeeperDirectory& safekeeper_directory() = 0;
-  // Reload both directories from storcon; throws std::exception with a readable message on failure.
-  virtual void refresh_catalog() = 0;
+  // Makes the directories fresh from storcon: true when they are (refreshed now, or just before this
+  // plan), false when a refresh has been started and the plan must be made again once it is done
+  // (the worker never blocks on storcon). Throws std::exception with a readable message on failure.
+  virtual bool refresh_catalog() = 0;
 };
 
 inline constexpr const char* kStripeSizeGuc = "neon.stripe_size";
@@ -59,7 +62,9 @@ inline constexpr const char* kConnstringGuc = "neon.pageserver_connstring";
 struct HookPlan {
   std::optional<HookReply> reply;   // set: answer this now, change nothing
   std::string tenant_id;
-  std::string outcome;              // not_hosted / unchanged / rejected / unresolved / stale / replica / apply
+  // not_hosted / unchanged / rejected / unresolved / stale / replica / apply, or "refreshing": neither
+  // reply nor settings, plan again once the catalog refresh is done
+  std::string outcome;
   std::vector<ConfEntry> settings;  // otherwise: write these in this order, reload, verify
   HookReply applied;                // ... and answer this once they are in effect
 };

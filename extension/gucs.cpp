@@ -17,6 +17,8 @@ char* guc_hook_jwt_public_key_file = nullptr;
 char* guc_hook_jwt_scope = nullptr;
 char* guc_hook_token_file = nullptr;
 int guc_sync_interval_s = 60;
+char* guc_hook_forward_to = nullptr;
+char* guc_hook_forward_token_file = nullptr;
 int guc_notifications_max_rows = 10000;
 
 namespace {
@@ -33,7 +35,32 @@ bool check_url(char** newval, void**, GucSource) {
   }
 }
 
+bool check_url_list(char** newval, void**, GucSource) {
+  try {
+    for (const auto& url : split_url_list(*newval ? *newval : "")) validate_base_url(url);
+    return true;
+  } catch (const std::exception& e) {
+    GUC_check_errdetail("%s", e.what());
+    return false;
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> split_url_list(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
 
 void define_gucs() {
   // storcon.url and the token file are superuser-only: letting a user point the backend at
@@ -89,6 +116,15 @@ void define_gucs() {
   DefineCustomIntVariable("storcon.notifications_max_rows", "Rows kept in storcon.notifications (oldest pruned).",
                           nullptr, &guc_notifications_max_rows, 10000, 0, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr,
                           nullptr);
+  DefineCustomStringVariable(
+      "storcon.hook_forward_to", "Hook base URLs of this tenant's other computes (comma-separated).",
+      "Each notification this hook accepts is forwarded to them, in parallel; storcon gets 200 only when "
+      "every one answered 200. Forwarded requests are never forwarded again.",
+      &guc_hook_forward_to, "", PGC_SIGHUP, 0, check_url_list, nullptr, nullptr);
+  DefineCustomStringVariable("storcon.hook_forward_token_file",
+                             "Token sent as Authorization: Bearer when forwarding; empty = forward storcon's header.",
+                             nullptr, &guc_hook_forward_token_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr,
+                             nullptr, nullptr);
   MarkGUCPrefixReserved("storcon");
 }
 

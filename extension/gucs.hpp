@@ -1,6 +1,9 @@
 // pg_storcon's settings (storcon.*). Documented in docs/configuration.md.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace storcon::pg {
 
 extern char* guc_url;
@@ -15,8 +18,13 @@ extern char* guc_hook_jwt_public_key_file;
 extern char* guc_hook_jwt_scope;
 extern char* guc_hook_token_file;
 extern int guc_sync_interval_s;
+extern char* guc_hook_forward_to;
+extern char* guc_hook_forward_token_file;
 extern int guc_notifications_max_rows;
 
 void define_gucs();
+
+// "a, b,,c" -> {"a", "b", "c"}
+std::vector<std::string> split_url_list(const std::string& list);
 
 }  // namespace storcon::pg

@@ -31,11 +31,12 @@ class FakeEnv : public HookEnv {
   InEffect in_effect() override { return now; }
   const NodeDirectory& directory() override { return dir; }
   const SafekeeperDirectory& safekeeper_directory() override { return sks; }
-  void refresh_catalog() override {
+  bool refresh_catalog() override {
     refreshes++;
     if (storcon_down) throw std::runtime_error("connection refused");
     dir.replace(storcon_nodes);
     sks.replace(storcon_sks);
+    return true;
   }
 };
 
