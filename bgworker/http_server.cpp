@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace storcon::worker {
 
@@ -70,7 +71,8 @@ __attribute__((format(printf, 2, 0))) void log_cb(void* cls, const char* fmt, va
 
 }  // namespace
 
-HookServer::HookServer(const std::string& listen_addr, int port, Dispatcher& dispatcher)
+HookServer::HookServer(const std::string& listen_addr, int port, Dispatcher& dispatcher, const std::string& tls_cert,
+                       const std::string& tls_key)
     : dispatcher_(dispatcher) {
   sockaddr_in v4{};
   sockaddr_in6 v6{};
@@ -90,15 +92,23 @@ HookServer::HookServer(const std::string& listen_addr, int port, Dispatcher& dis
   } else {
     throw std::runtime_error("storcon.hook_listen_addr \"" + listen_addr + "\" is not an IPv4 or IPv6 address");
   }
-  daemon_ = MHD_start_daemon(
-      flags, static_cast<uint16_t>(port), nullptr, nullptr, &access_cb, this,
-      MHD_OPTION_EXTERNAL_LOGGER, &log_cb, this,  // must be the first option
-      MHD_OPTION_SOCK_ADDR, addr,
-      MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-      MHD_OPTION_CONNECTION_LIMIT, 256u,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(32 * 1024),
-      MHD_OPTION_NOTIFY_COMPLETED, &completed_cb, this,
-      MHD_OPTION_END);
+  std::vector<MHD_OptionItem> options = {
+      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&log_cb), this},  // must be the first option
+      {MHD_OPTION_SOCK_ADDR, 0, const_cast<sockaddr*>(addr)},
+      {MHD_OPTION_CONNECTION_TIMEOUT, 30, nullptr},
+      {MHD_OPTION_CONNECTION_LIMIT, 256, nullptr},
+      {MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64, nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, nullptr},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&completed_cb), this},
+  };
+  if (!tls_cert.empty()) {
+    flags |= MHD_USE_TLS;  // GnuTLS, inside libmicrohttpd
+    options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(tls_cert.c_str())});
+    options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(tls_key.c_str())});
+  }
+  options.push_back({MHD_OPTION_END, 0, nullptr});
+  daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(port), nullptr, nullptr, &access_cb, this,
+                             MHD_OPTION_ARRAY, options.data(), MHD_OPTION_END);
   if (daemon_ == nullptr) {
     std::string why = log_.empty() ? std::string(std::strerror(errno)) : log_.back();
     throw std::runtime_error("could not listen on " + listen_ + ": " + why);

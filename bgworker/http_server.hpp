@@ -45,7 +45,9 @@ class Dispatcher {
 class HookServer {
  public:
   // Throws std::runtime_error when the address is not an IP literal or the port cannot be bound.
-  HookServer(const std::string& listen_addr, int port, Dispatcher& dispatcher);
+  // tls_cert / tls_key: PEM text; both empty = plain HTTP.
+  HookServer(const std::string& listen_addr, int port, Dispatcher& dispatcher, const std::string& tls_cert = "",
+             const std::string& tls_key = "");
   ~HookServer();
   HookServer(const HookServer&) = delete;
   HookServer& operator=(const HookServer&) = delete;

@@ -154,7 +154,7 @@ bool NotificationQueue::start_forwarding(Job& job, const std::string& outcome, H
   std::vector<FetchRequest> batch;
   for (const auto& base : targets)
     batch.push_back(FetchRequest{base, "PUT", join_url(base, endpoint_name(job.kind)), job.request->body, headers,
-                                 1000, 8000});
+                                 1000, 8000, pg::guc_ca_file ? pg::guc_ca_file : ""});
   forward_fetch_.start(batch);
   forwarding_ = Forwarding{std::move(job), outcome, std::move(reply), wrote};
   return true;

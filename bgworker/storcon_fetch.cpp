@@ -19,7 +19,8 @@ std::vector<FetchRequest> storcon_gets(const std::vector<std::pair<std::string, 
   long connect = std::min<long>(pg::guc_connect_timeout_ms, timeout);
   std::vector<FetchRequest> out;
   for (const auto& [key, path] : key_paths)
-    out.push_back(FetchRequest{key, "GET", join_url(base, path), "", headers, connect, timeout});
+    out.push_back(FetchRequest{key, "GET", join_url(base, path), "", headers, connect, timeout,
+                               pg::guc_ca_file ? pg::guc_ca_file : ""});
   return out;
 }
 

@@ -11,6 +11,8 @@
 #include "extension/gucs.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 extern "C" {
 #include "pgstat.h"
@@ -31,6 +33,29 @@ namespace {
 void log_server_messages(HookServer& server, NotificationQueue& queue) {
   for (const auto& m : server.take_log()) elog(LOG, "pg_storcon hook: libmicrohttpd: %s", m.c_str());
   for (const auto& m : queue.take_log()) elog(LOG, "pg_storcon hook: %s", m.c_str());
+}
+
+// The hook's certificate and key (PEM text), when storcon.hook_tls_cert_file is set.
+bool read_tls_files(std::string* cert, std::string* key, std::string* error) {
+  auto set = [](const char* v) { return v != nullptr && v[0] != '\0'; };
+  if (!set(pg::guc_hook_tls_cert_file) && !set(pg::guc_hook_tls_key_file)) return true;
+  if (!set(pg::guc_hook_tls_cert_file) || !set(pg::guc_hook_tls_key_file)) {
+    *error = "storcon.hook_tls_cert_file and storcon.hook_tls_key_file must be set together";
+    return false;
+  }
+  auto slurp = [](const char* path, std::string* out) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    *out = ss.str();
+    return true;
+  };
+  if (!slurp(pg::guc_hook_tls_cert_file, cert) || !slurp(pg::guc_hook_tls_key_file, key)) {
+    *error = "cannot read the hook's TLS certificate or key file";
+    return false;
+  }
+  return true;
 }
 
 // (Re)reads the hook's credentials; called at start and after every reload.
@@ -69,13 +94,17 @@ void configure_auth(NotificationQueue& queue) {
   reconciler.request_now(nullptr);  // converge at start: this compute may have missed notifications
   std::unique_ptr<HookServer> server;
   try {
-    server = std::make_unique<HookServer>(pg::guc_hook_listen_addr, pg::guc_hook_port, queue);
+    std::string cert, key;
+    if (!read_tls_files(&cert, &key, &failure)) throw std::runtime_error(failure);
+    server = std::make_unique<HookServer>(pg::guc_hook_listen_addr, pg::guc_hook_port, queue, cert, key);
   } catch (const std::exception& e) {
     failure = e.what();
   }
   if (!server) ereport(FATAL, (errmsg("pg_storcon hook: %s", failure.c_str())));
   queue.set_server(server.get());
-  ereport(LOG, (errmsg("pg_storcon hook listening on http://%s", server->listen().c_str())));
+  ereport(LOG, (errmsg("pg_storcon hook listening on %s://%s",
+                       pg::guc_hook_tls_cert_file && pg::guc_hook_tls_cert_file[0] ? "https" : "http",
+                       server->listen().c_str())));
   pgstat_report_activity(STATE_IDLE, nullptr);
 
   for (;;) {

@@ -13,6 +13,7 @@ struct AsyncFetcher::Transfer {
   std::string payload;
   std::string method;
   std::string agent;
+  std::string ca_file;
   char errbuf[CURL_ERROR_SIZE] = {0};
   FetchResult result;
 };
@@ -63,6 +64,8 @@ void AsyncFetcher::start(const std::vector<FetchRequest>& requests) {
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, r.connect_timeout_ms);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, r.timeout_ms);
     curl_easy_setopt(h, CURLOPT_USERAGENT, t->agent.c_str());
+    t->ca_file = r.ca_file;
+    if (!t->ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);

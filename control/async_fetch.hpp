@@ -19,6 +19,7 @@ struct FetchRequest {
   std::vector<std::string> headers;  // "Name: value"
   long connect_timeout_ms = 2000;
   long timeout_ms = 10000;
+  std::string ca_file;  // CA bundle for https:// (empty: the system's)
 };
 
 struct FetchResult {

@@ -17,6 +17,8 @@ struct ClientOptions {
   std::string token;             // sent as "Authorization: Bearer <token>" when not empty
   long connect_timeout_ms = 2000;
   long request_timeout_ms = 30000;
+  std::string ca_file;           // CA bundle for https:// (empty: the system's)
+  bool verify_peer = true;       // false only for calls to this machine's own hook
 };
 
 enum class FailureKind {

@@ -18,6 +18,9 @@ char* guc_hook_jwt_scope = nullptr;
 char* guc_hook_token_file = nullptr;
 int guc_sync_interval_s = 60;
 char* guc_hook_forward_to = nullptr;
+char* guc_hook_tls_cert_file = nullptr;
+char* guc_hook_tls_key_file = nullptr;
+char* guc_ca_file = nullptr;
 char* guc_hook_forward_token_file = nullptr;
 int guc_notifications_max_rows = 10000;
 
@@ -125,6 +128,16 @@ void define_gucs() {
                              "Token sent as Authorization: Bearer when forwarding; empty = forward storcon's header.",
                              nullptr, &guc_hook_forward_token_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr,
                              nullptr, nullptr);
+  DefineCustomStringVariable("storcon.hook_tls_cert_file",
+                             "Certificate (PEM) of the hook; with storcon.hook_tls_key_file the hook serves HTTPS.",
+                             nullptr, &guc_hook_tls_cert_file, "", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("storcon.hook_tls_key_file", "Private key (PEM) of the hook's certificate.", nullptr,
+                             &guc_hook_tls_key_file, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr,
+                             nullptr);
+  DefineCustomStringVariable("storcon.ca_file",
+                             "CA certificates (PEM) trusted for https:// calls to storcon and to other computes' hooks.",
+                             "Empty: the system's trust store.", &guc_ca_file, "", PGC_SUSET, 0, nullptr, nullptr,
+                             nullptr);
   MarkGUCPrefixReserved("storcon");
 }
 

@@ -19,6 +19,9 @@ extern char* guc_hook_jwt_scope;
 extern char* guc_hook_token_file;
 extern int guc_sync_interval_s;
 extern char* guc_hook_forward_to;
+extern char* guc_hook_tls_cert_file;
+extern char* guc_hook_tls_key_file;
+extern char* guc_ca_file;
 extern char* guc_hook_forward_token_file;
 extern int guc_notifications_max_rows;
 

@@ -48,6 +48,7 @@ StorconClient& storcon_client() {
   o.token = read_token_file(guc_jwt_token_file);
   o.connect_timeout_ms = guc_connect_timeout_ms;
   o.request_timeout_ms = guc_request_timeout_ms;
+  o.ca_file = guc_ca_file ? guc_ca_file : "";
   client->set_options(std::move(o));
   return *client;
 }

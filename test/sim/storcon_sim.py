@@ -24,6 +24,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import socket
 import sys
 import threading
@@ -641,7 +642,11 @@ class Sim:
         self.send_locks = {}           # hook send serialisation per tenant / per timeline
         self.stop_event = threading.Event()
         # Never use an HTTP proxy from the environment for hook calls.
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        handlers = [urllib.request.ProxyHandler({})]
+        if getattr(args, "control_plane_ca_file", None):  # an https hook signed by this CA
+            handlers.append(urllib.request.HTTPSHandler(
+                context=ssl.create_default_context(cafile=args.control_plane_ca_file)))
+        self.opener = urllib.request.build_opener(*handlers)
         self.faults = []               # active faults, first match wins
         self.fault_events = []         # release events of every fault since the last clear
         with self.lock:
@@ -2406,6 +2411,9 @@ def parse_args(argv):
     p.add_argument("--seed-nodes", type=int, default=0, metavar="N")
     p.add_argument("--seed-safekeepers", type=int, default=0, metavar="N")
     p.add_argument("--log-file", help="append a line per request / hook call here")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM) ...")
+    p.add_argument("--tls-key", help="... and this private key (PEM)")
+    p.add_argument("--control-plane-ca-file", help="CA (PEM) trusted for an https:// compute hook")
     p.add_argument("--pending-retry-interval", type=float, default=20.0, metavar="SECONDS",
                    help="retry pending compute notifications this often (storcon: 20 s; 0 = never)")
     p.add_argument("--auto-activate-safekeepers", action="store_true",
@@ -2441,11 +2449,17 @@ def main(argv=None):
 
     sim = Sim(args)
     server = Server((args.host, args.port), Handler, sim)
+    scheme = "http"
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     port = server.server_address[1]
-    sim.address = "http://%s:%d" % (args.host, port)
+    sim.address = "%s://%s:%d" % (scheme, args.host, port)
     if args.port_file:
         write_port_file(args.port_file, port)
-    print("storcon_sim listening on http://%s:%d" % (args.host, port), flush=True)
+    print("storcon_sim listening on %s://%s:%d" % (scheme, args.host, port), flush=True)
 
     threading.Thread(target=sim.pending_retry_loop, daemon=True).start()
     try:
