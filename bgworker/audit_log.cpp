@@ -38,6 +38,10 @@ void AuditLog::add(const std::string& kind, const std::string& tenant_id, const 
 
 nlohmann::json AuditLog::recent() const { return nlohmann::json(recent_); }
 
+bool AuditLog::due() const {
+  return !pending_.empty() && static_cast<long long>(GetCurrentTimestamp()) >= retry_at_us_;
+}
+
 void AuditLog::flush() {
   if (pending_.empty()) return;
   if (RecoveryInProgress()) {  // a standby writes no tables: /status keeps the recent history
@@ -45,12 +49,13 @@ void AuditLog::flush() {
     return;
   }
   const std::string rows = nlohmann::json(pending_).dump();
-  pending_.clear();
   const char* text = rows.c_str();
   int max_rows = pg::guc_notifications_max_rows;
+  bool written = false;
   try {
     in_transaction([&] {
-      if (!pg::mirror_tables_exist()) return;
+      if (!pg::mirror_tables_exist()) return;  // CREATE EXTENSION may come later: keep the records
+      written = true;
       pg::pg_call([&] {
         SPI_connect();
         SPI_execute("SET LOCAL synchronous_commit = off", false, 0);
@@ -62,8 +67,13 @@ void AuditLog::flush() {
       });
     });
   } catch (const std::exception& e) {
+    written = false;
     elog(WARNING, "pg_storcon hook: could not write storcon.notifications: %s", e.what());
   }
+  if (written)
+    pending_.clear();
+  else
+    retry_at_us_ = static_cast<long long>(GetCurrentTimestamp()) + 5 * 1000000LL;
 }
 
 }  // namespace storcon::worker

@@ -17,7 +17,8 @@ class AuditLog {
   void add(const std::string& kind, const std::string& tenant_id, const std::string& timeline_id,
            const std::string& body, int http_status, const std::string& outcome, const std::string& detail,
            double duration_ms);
-  bool has_pending() const { return !pending_.empty(); }
+  // Records are waiting and it is time to try writing them.
+  bool due() const;
   // Writes pending records (primary with the extension installed) or drops them (standby);
   // failures are logged, never raised.
   void flush();
@@ -25,6 +26,7 @@ class AuditLog {
 
  private:
   std::vector<nlohmann::json> pending_;
+  long long retry_at_us_ = 0;  // the table was missing or the write failed: try again then
   std::deque<nlohmann::json> recent_;
 };
 

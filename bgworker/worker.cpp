@@ -131,7 +131,7 @@ void configure_auth(NotificationQueue& queue) {
       server->run();
       SetLatch(MyLatch);  // and go round once more without sleeping
     }
-    if (queue.idle() && queue.audit().has_pending()) queue.audit().flush();
+    if (queue.idle() && queue.audit().due()) queue.audit().flush();
     log_server_messages(*server, queue);
   }
 }

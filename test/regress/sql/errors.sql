@@ -7,7 +7,8 @@ BEGIN
     RETURN 'ok';
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-    RETURN st || ' | ' || regexp_replace(msg, 'after \d+ ms', 'after N ms') || ' | ' || coalesce(det, '');
+    RETURN st || ' | ' || regexp_replace(regexp_replace(msg, 'after \d+ ms', 'after N ms'),
+                                         'after \d+ milliseconds', 'after N milliseconds') || ' | ' || coalesce(det, '');
 END $$;
 
 -- storcon down: connection refused, named by URL.
