@@ -48,7 +48,7 @@ void AuditLog::flush() {
     pending_.clear();
     return;
   }
-  const std::string rows = nlohmann::json(pending_).dump();
+  const std::string rows = nlohmann::json(pending_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const char* text = rows.c_str();
   int max_rows = pg::guc_notifications_max_rows;
   bool written = false;

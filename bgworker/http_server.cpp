@@ -16,7 +16,8 @@ namespace {
 
 MHD_Result queue_reply(MHD_Connection* c, const HookReply& reply) {
   const bool text = !reply.text.empty();
-  const std::string body = text ? reply.text : reply.body.dump();
+  // A setting value in effect may not be UTF-8: replace bad bytes rather than throw in MHD's callback.
+  const std::string body = text ? reply.text : reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
                                                     MHD_RESPMEM_MUST_COPY);
   if (r == nullptr) return MHD_NO;

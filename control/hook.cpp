@@ -1,5 +1,7 @@
 #include "control/hook.hpp"
 
+#include "control/ids.hpp"
+
 #include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -101,7 +103,7 @@ HookPlan plan_attach(std::string_view body, HookEnv& env) {
 
   // storcon sends every tenant's notifications to one URL: others' are not ours, and a non-2xx
   // answer would make storcon retry them forever and block their migrations.
-  if (!now.tenant_id.empty() && now.tenant_id.compare(0, 32, req.tenant_id) != 0) {
+  if (!now.tenant_id.empty() && to_lower(now.tenant_id.substr(0, 32)) != req.tenant_id) {
     plan.outcome = "not_hosted";
     plan.reply = HookReply{200, nlohmann::json{{"status", "not_hosted"},
                                                {"tenant_id", req.tenant_id},

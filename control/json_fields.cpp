@@ -1,6 +1,61 @@
 #include "control/json_fields.hpp"
 
+#include <set>
+#include <vector>
+
 namespace storcon {
+
+namespace {
+// A key from the body as an error message shows it: JSON-quoted and ASCII only (control characters
+// and non-ASCII escaped, so a key cannot forge a log line), at most about 64 bytes of it.
+std::string quoted_key(const std::string& key) {
+  constexpr size_t kShown = 64;
+  std::string shown = key;
+  if (shown.size() > kShown) {
+    size_t cut = kShown;
+    while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xC0) == 0x80) cut--;  // UTF-8 boundary
+    shown.resize(cut);
+  }
+  std::string out = nlohmann::json(shown).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  return shown.size() < key.size() ? out + "..." : out;
+}
+}  // namespace
+
+nlohmann::json parse_strict(std::string_view body, int max_depth) {
+  // nlohmann takes a NUL byte for the end of the input and ignores what follows; JSON has no raw
+  // NUL anywhere, so a body holding one is not JSON (and not silently shortened).
+  if (body.find('\0') != std::string_view::npos) throw DecodeError("request body is not valid JSON");
+
+  using Event = nlohmann::json::parse_event_t;
+  // One entry per open object or array, innermost last: the keys seen so far (none for arrays).
+  std::vector<std::set<std::string>> open;
+  // Never discards anything (always true); a refusal throws out of the parse at once.
+  auto check = [&](int /*depth*/, Event event, nlohmann::json& parsed) {
+    switch (event) {
+      case Event::object_start:
+      case Event::array_start:
+        if (static_cast<int>(open.size()) >= max_depth)  // open.size() never exceeds max_depth
+          throw DecodeError("JSON nested deeper than " + std::to_string(max_depth) + " levels");
+        open.emplace_back();
+        break;
+      case Event::key: {
+        const auto& key = parsed.get_ref<const std::string&>();
+        if (!open.back().insert(key).second) throw DecodeError("duplicate key " + quoted_key(key));
+        break;
+      }
+      case Event::object_end:
+      case Event::array_end:
+        open.pop_back();
+        break;
+      case Event::value:
+        break;
+    }
+    return true;
+  };
+  auto j = nlohmann::json::parse(body.begin(), body.end(), check, false);
+  if (j.is_discarded()) throw DecodeError("request body is not valid JSON");
+  return j;
+}
 
 const nlohmann::json& require_field(const nlohmann::json& obj, const char* key) {
   if (!obj.is_object()) throw DecodeError(std::string("expected a JSON object holding \"") + key + "\"");

@@ -18,6 +18,8 @@ namespace storcon {
 
 constexpr size_t kMaxShards = 128;            // neon's MAX_SHARDS
 constexpr size_t kMaxConnstringEntry = 256;   // neon's MAX_PAGESERVER_CONNSTRING_SIZE (entry < 256)
+// Objects and arrays a hook body may nest (both bodies need 3: body, list, entry).
+constexpr int kMaxHookBodyDepth = 8;
 
 // A request the hook refuses; status is the HTTP status to answer with.
 struct HookError : std::runtime_error {
@@ -32,7 +34,8 @@ struct AttachRequest {
   std::vector<int64_t> node_by_shard;      // index = shard number
 };
 
-// Throws HookError(400) naming what is wrong.
+// Throws HookError(400) naming what is wrong, duplicate keys and nesting deeper than
+// kMaxHookBodyDepth included (parse_strict).
 AttachRequest parse_attach(std::string_view body);
 
 // Node ids of the request that the directory does not know, each once, ascending.

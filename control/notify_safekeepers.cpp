@@ -32,11 +32,10 @@ bool same_id(const std::string& mine, const std::string& theirs) {
 }  // namespace
 
 SafekeepersRequest parse_safekeepers(std::string_view body) {
-  auto j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded()) throw HookError(400, "request body is not valid JSON");
-  if (!j.is_object()) throw HookError(400, "request body must be a JSON object");
   SafekeepersRequest req;
   try {
+    const auto j = parse_strict(body, kMaxHookBodyDepth);
+    if (!j.is_object()) throw HookError(400, "request body must be a JSON object");
     std::string tenant = get_string(j, "tenant_id");
     if (!is_hex_id(tenant)) throw HookError(400, "tenant_id must be 32 hexadecimal characters");
     std::string timeline = get_string(j, "timeline_id");

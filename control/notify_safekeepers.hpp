@@ -29,7 +29,8 @@ struct SafekeepersRequest {
   std::vector<int64_t> ids; // in the order of the body, unique
 };
 
-// Throws HookError(400) naming what is wrong. The body's "hostname" fields (string or null) are
+// Throws HookError(400) naming what is wrong, duplicate keys and nesting deeper than
+// kMaxHookBodyDepth included (parse_strict). The body's "hostname" fields (string or null) are
 // checked for type and otherwise ignored: storcon sends them for debuggability only.
 SafekeepersRequest parse_safekeepers(std::string_view body);
 

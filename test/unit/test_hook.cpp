@@ -249,3 +249,10 @@ TEST(HookSafekeepers, SettingsInEffectComparesEachWrittenSetting) {
   EXPECT_TRUE(settings_in_effect({{"neon.stripe_size", "2048"}, {"neon.pageserver_connstring", "postgres://no_user@p:1"}}, now));
   EXPECT_FALSE(settings_in_effect({{"neon.stripe_size", "4096"}, {"neon.pageserver_connstring", "postgres://no_user@p:1"}}, now));
 }
+
+TEST(Hook, TenantFilterIgnoresCase) {
+  FakeEnv env;
+  env.now.tenant_id = "1F359DD625E519A1A4E8D7509690F6FC";
+  env.dir.replace({node(1, "ps1")});
+  EXPECT_EQ(plan_attach(attach_body(kTenant, {1}), env).outcome, "apply");
+}

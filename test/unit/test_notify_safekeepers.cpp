@@ -262,3 +262,69 @@ TEST(NotifySafekeepers, AppliesANewerGenerationOrAReplacementForAnUnreadableValu
     EXPECT_FALSE(d.detail.empty());
   }
 }
+
+namespace {
+// The HookError message of parse_safekeepers, "" when the body is accepted.
+std::string message_of(const std::string& b) {
+  try {
+    parse_safekeepers(b);
+    return "";
+  } catch (const HookError& e) {
+    EXPECT_EQ(e.status, 400) << b;
+    return e.what();
+  }
+}
+}  // namespace
+
+TEST(NotifySafekeepers, RefusesDuplicateKeysThatCouldChangeTheMeaning) {
+  const std::string one = R"([{"id":1,"hostname":"sk1"}])";
+  EXPECT_EQ(message_of(body("3", one)), "");
+  std::string twice = body("3", one);
+  twice.insert(twice.size() - 1, R"(,"generation":9)");  // a second generation would win silently
+  EXPECT_EQ(message_of(twice), "duplicate key \"generation\"");
+  twice = body("3", one);
+  twice.insert(twice.size() - 1, R"(,"safekeepers":[{"id":2}])");
+  EXPECT_EQ(message_of(twice), "duplicate key \"safekeepers\"");
+  twice = body("3", one);
+  twice.insert(twice.size() - 1, R"(,"timeline_id":"00000000000000000000000000000000")");
+  EXPECT_EQ(message_of(twice), "duplicate key \"timeline_id\"");
+  EXPECT_EQ(message_of(body("3", R"([{"id":1,"id":2}])")), "duplicate key \"id\"");
+  EXPECT_EQ(message_of(body("3", R"([{"id":1,"hostname":"a","hostname":"b"}])")), "duplicate key \"hostname\"");
+}
+
+TEST(NotifySafekeepers, RefusesDeepNesting) {
+  EXPECT_EQ(message_of(body("3", R"([{"id":1,"x":[[[[[1]]]]]}])")), "");  // depth 8 in all
+  EXPECT_EQ(message_of(body("3", R"([{"id":1,"x":[[[[[[1]]]]]]}])")), "JSON nested deeper than 8 levels");
+  EXPECT_EQ(message_of(std::string(65536, '[')), "JSON nested deeper than 8 levels");
+}
+
+TEST(NotifySafekeepers, RefusesIdsOfTheWrongShape) {
+  const std::string ok = body("3", R"([{"id":1}])");
+  for (const char* id : {"", "de200bd42b49cc1814412c7e592dd6e", "de200bd42b49cc1814412c7e592dd6e90",
+                         "de200bd42b49cc1814412c7e592dd6eg", "de200bd42b49cc18 4412c7e592dd6e9"}) {
+    std::string b = ok;
+    b.replace(b.find(kTimeline), 32, id);
+    EXPECT_EQ(message_of(b), "timeline_id must be 32 hexadecimal characters") << id;
+    b = ok;
+    b.replace(b.find(kTenant), 32, id);
+    EXPECT_EQ(message_of(b), "tenant_id must be 32 hexadecimal characters") << id;
+  }
+}
+
+TEST(NotifySafekeepers, RefusesSafekeeperIdsOutOfRange) {
+  EXPECT_EQ(message_of(body("3", R"([{"id":0},{"id":9223372036854775807}])")), "");
+  for (const char* id : {"-1", "9223372036854775808", "18446744073709551615"})
+    EXPECT_EQ(message_of(body("3", std::string(R"([{"id":)") + id + "}]")), "field \"id\" is out of range") << id;
+  for (const char* id : {"1.0", "1e2", "null", "true", "\"1\""})
+    EXPECT_NE(message_of(body("3", std::string(R"([{"id":)") + id + "}]")), "") << id;
+}
+
+TEST(NotifySafekeepers, RefusesMoreHostCharactersWith503) {
+  for (const std::string& host : {std::string("sk\t1"), std::string("sk\0" "1", 3), std::string("sk\\1"),
+                                  std::string("sk1\x7f"), std::string("sk\r1"), std::string("sk=1"),
+                                  std::string("sk\xc3\xa9"), std::string("sk1@x"), std::string("sk1/x")})
+    EXPECT_EQ(render_status(record(1, host)), 503) << host;
+  EXPECT_EQ(render_status(record(1, "sk1", 1)), 0);
+  EXPECT_EQ(render_status(record(1, "sk1", 65535)), 0);
+  EXPECT_EQ(render_status(record(1, "sk1", -1)), 503);
+}
