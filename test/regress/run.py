@@ -20,7 +20,8 @@ def main():
     sim = Simulator(port=SIM_PORT, args=["--token", TOKEN, "--seed-nodes", "3", "--seed-safekeepers", "3"])
     cluster = None
     try:
-        cluster = Cluster("regress", settings={"storcon.hook_port": str(free_port())})
+        # sync_interval 0: no periodic pass of the hook worker lands in the request log under test
+        cluster = Cluster("regress", settings={"storcon.hook_port": str(free_port()), "storcon.sync_interval": "0"})
         token_file = cluster.write_file("storcon.token", TOKEN + "\n")
         cluster.append_conf({"storcon.url": f"'{sim.url}'", "storcon.jwt_token_file": f"'{token_file}'"})
         cluster.start()

@@ -112,6 +112,16 @@ SELECT storcon.node_delete(6);
 SELECT storcon.node_delete(4, force => true);
 SELECT * FROM pg_temp.sent(); SELECT pg_temp.forget();
 
+-- compute bootstrap: the settings a compute of tenant aa..04 / timeline bb..01 starts with, in order
+SELECT name, setting FROM storcon.compute_config('aa000000000000000000000000000004', 'bb000000000000000000000000000001');
+SELECT name FROM storcon.compute_config('aa000000000000000000000000000004', NULL);
+SELECT * FROM storcon.compute_config('aa000000000000000000000000000004', 'nope');
+-- diagnosis (this server serves no tenant: the tenant checks are skipped)
+SELECT check_name, ok FROM storcon.doctor();
+-- reconcile through this server's hook worker: no tenant here, nothing to change
+SELECT count(*) AS changes FROM storcon.reconcile();
+SELECT pg_temp.forget();
+
 -- the escape hatch
 SELECT storcon.api('GET', '/status');
 SELECT storcon.api('GET', '/control/v1/node/1')->>'listen_pg_addr' AS addr;
