@@ -88,6 +88,31 @@ HookReply shard_map_reply(const char* status_word, const std::string& tenant_id,
   return HookReply{200, j};
 }
 
+namespace {
+// Ids the directories lack get one refresh from storcon. False when that decides the plan (a refresh
+// is under way, storcon could not be asked, or ids are still unknown: 503, storcon retries).
+template <typename MissingIds>
+bool resolve_ids(HookEnv& env, MissingIds missing, const char* what, HookPlan& plan) {
+  if (missing().empty()) return true;
+  try {
+    if (!env.refresh_catalog()) {
+      plan.outcome = "refreshing";
+      return false;
+    }
+  } catch (const std::exception& e) {
+    plan.outcome = "unresolved";
+    plan.reply = error_reply(503, std::string("could not refresh the catalog from storcon: ") + e.what());
+    return false;
+  }
+  std::string ids;
+  for (int64_t id : missing()) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+  if (ids.empty()) return true;
+  plan.outcome = "unresolved";
+  plan.reply = error_reply(503, std::string(what) + " ids unknown to storcon: " + ids);
+  return false;
+}
+}  // namespace
+
 HookPlan plan_attach(std::string_view body, HookEnv& env) {
   HookPlan plan;
   AttachRequest req;
@@ -113,26 +138,7 @@ HookPlan plan_attach(std::string_view body, HookEnv& env) {
     return plan;
   }
 
-  if (!missing_nodes(req, env.directory()).empty()) {
-    try {
-      if (!env.refresh_catalog()) {
-        plan.outcome = "refreshing";
-        return plan;
-      }
-    } catch (const std::exception& e) {
-      plan.outcome = "unresolved";
-      plan.reply = error_reply(503, std::string("could not refresh the node directory from storcon: ") + e.what());
-      return plan;
-    }
-    auto missing = missing_nodes(req, env.directory());
-    if (!missing.empty()) {
-      std::string ids;
-      for (int64_t id : missing) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
-      plan.outcome = "unresolved";
-      plan.reply = error_reply(503, "pageserver node ids unknown to storcon: " + ids);
-      return plan;
-    }
-  }
+  if (!resolve_ids(env, [&] { return missing_nodes(req, env.directory()); }, "pageserver node", plan)) return plan;
 
   ShardMapSettings target;
   try {
@@ -189,26 +195,8 @@ HookPlan plan_safekeepers(std::string_view body, HookEnv& env) {
     plan.reply = safekeepers_reply(plan.outcome.c_str(), req, now.safekeepers, early->detail);
     return plan;
   }
-  if (!missing_safekeepers(req, env.safekeeper_directory()).empty()) {
-    try {
-      if (!env.refresh_catalog()) {
-        plan.outcome = "refreshing";
-        return plan;
-      }
-    } catch (const std::exception& e) {
-      plan.outcome = "unresolved";
-      plan.reply = error_reply(503, std::string("could not refresh the safekeeper directory from storcon: ") + e.what());
-      return plan;
-    }
-    auto missing = missing_safekeepers(req, env.safekeeper_directory());
-    if (!missing.empty()) {
-      std::string ids;
-      for (int64_t id : missing) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
-      plan.outcome = "unresolved";
-      plan.reply = error_reply(503, "safekeeper ids unknown to storcon: " + ids);
-      return plan;
-    }
-  }
+  if (!resolve_ids(env, [&] { return missing_safekeepers(req, env.safekeeper_directory()); }, "safekeeper", plan))
+    return plan;
   std::string value;
   try {
     value = render_safekeepers(req, env.safekeeper_directory());
