@@ -6,6 +6,7 @@
 
 extern "C" {
 #include "access/xlog.h"
+#include "pgstat.h"
 #include "utils/timestamp.h"
 }
 
@@ -14,6 +15,7 @@ namespace storcon::worker {
 namespace {
 constexpr size_t kRecent = 50;
 constexpr size_t kMaxPending = 10000;  // a standby or a broken table must not grow memory forever
+constexpr long long kFlushEveryUs = 100 * 1000;
 }  // namespace
 
 void AuditLog::add(const std::string& kind, const std::string& tenant_id, const std::string& timeline_id,
@@ -70,10 +72,16 @@ void AuditLog::flush() {
     written = false;
     elog(WARNING, "pg_storcon hook: could not write storcon.notifications: %s", e.what());
   }
-  if (written)
+  long long now = static_cast<long long>(GetCurrentTimestamp());
+  if (written) {
     pending_.clear();
-  else
-    retry_at_us_ = static_cast<long long>(GetCurrentTimestamp()) + 5 * 1000000LL;
+    // Let autovacuum see the inserts and the pruning (a background worker reports its table
+    // statistics only when asked); without it the table and its index only ever grow.
+    pgstat_report_stat(true);
+    retry_at_us_ = now + kFlushEveryUs;  // batch: at most one write every 100 ms
+  } else {
+    retry_at_us_ = now + 5 * 1000000LL;
+  }
 }
 
 }  // namespace storcon::worker
