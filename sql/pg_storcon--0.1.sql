@@ -550,29 +550,29 @@ BEGIN
     RETURN format('node %s is %s, %s shard(s) attached to it', node, busy, attached);
 END $$;
 
-CREATE FUNCTION storcon.node_drain(node_id bigint, wait interval DEFAULT NULL) RETURNS void
+-- Starts a node operation (drain, fill) and, with `wait`, watches it until the node's scheduling
+-- policy is no longer `busy`.
+CREATE FUNCTION storcon._node_operation(node_id bigint, operation text, busy text, wait interval) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM storcon.api('PUT', format('/control/v1/node/%s/drain', node_id));
+    PERFORM storcon.api('PUT', format('/control/v1/node/%s/%s', node_id, operation));
     IF wait IS NOT NULL THEN
-        PERFORM storcon._wait(wait, format('drain of node %s', node_id),
-                              format('SELECT storcon._node_pending(%s, %L)', node_id, 'Draining'));
+        PERFORM storcon._wait(wait, format('%s of node %s', operation, node_id),
+                              format('SELECT storcon._node_pending(%s, %L)', node_id, busy));
     END IF;
 END $$;
 
-CREATE FUNCTION storcon.node_fill(node_id bigint, wait interval DEFAULT NULL) RETURNS void
-LANGUAGE plpgsql
+CREATE FUNCTION storcon.node_drain(node_id bigint, wait interval DEFAULT NULL) RETURNS void
+LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM storcon.api('PUT', format('/control/v1/node/%s/fill', node_id));
-    IF wait IS NOT NULL THEN
-        PERFORM storcon._wait(wait, format('fill of node %s', node_id),
-                              format('SELECT storcon._node_pending(%s, %L)', node_id, 'Filling'));
-    END IF;
-END $$;
+AS $$ SELECT storcon._node_operation(node_id, 'drain', 'Draining', wait) $$;
+
+CREATE FUNCTION storcon.node_fill(node_id bigint, wait interval DEFAULT NULL) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT storcon._node_operation(node_id, 'fill', 'Filling', wait) $$;
 
 CREATE FUNCTION storcon.node_cancel_drain(node_id bigint) RETURNS void
 LANGUAGE sql
@@ -770,7 +770,8 @@ REVOKE ALL ON FUNCTION
     storcon.shard_migrate(text, bigint, bigint, bool, bool, interval), storcon.shard_migrate_secondary(text, bigint),
     storcon.timeline_create(text, text, int, text, pg_lsn), storcon.timeline_delete(text, text), storcon.timelines(text),
     storcon.node_register(bigint, text, int, text, int, text), storcon.node_configure(bigint, text, text),
-    storcon._node_pending(bigint, text), storcon.node_drain(bigint, interval), storcon.node_fill(bigint, interval),
+    storcon._node_pending(bigint, text), storcon._node_operation(bigint, text, text, interval),
+    storcon.node_drain(bigint, interval), storcon.node_fill(bigint, interval),
     storcon.node_cancel_drain(bigint), storcon.node_cancel_fill(bigint), storcon.node_delete(bigint, bool),
     storcon.node_shards(bigint), storcon.safekeeper_register(bigint, text, int, int, text, text, bigint),
     storcon.safekeeper_set_policy(bigint, text), storcon.compute_config(text, text), storcon.doctor()
