@@ -112,8 +112,6 @@ NodeRecord node_from_row(const nlohmann::json& row) {
   return decode_node(j);
 }
 
-SafekeeperRecord safekeeper_from_row(const nlohmann::json& row) { return decode_safekeeper(row); }
-
 void NodeDirectory::replace(const std::vector<NodeRecord>& nodes) {
   std::unordered_map<int64_t, NodeRecord> next;
   next.reserve(nodes.size());

@@ -50,7 +50,6 @@ nlohmann::json node_rows(const std::vector<NodeRecord>& nodes);
 nlohmann::json safekeeper_rows(const std::vector<SafekeeperRecord>& sks);
 // And back (the worker loads its directory from the table).
 NodeRecord node_from_row(const nlohmann::json& row);
-SafekeeperRecord safekeeper_from_row(const nlohmann::json& row);
 
 // Node id -> record, O(1) per lookup.
 class NodeDirectory {

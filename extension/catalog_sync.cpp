@@ -77,7 +77,7 @@ std::vector<NodeRecord> load_mirrored_nodes() {
 std::vector<SafekeeperRecord> load_mirrored_safekeepers() {
   std::vector<SafekeeperRecord> out;
   if (!mirror_tables_exist()) return out;
-  for (const auto& row : table_rows("storcon.safekeepers")) out.push_back(safekeeper_from_row(row));
+  for (const auto& row : table_rows("storcon.safekeepers")) out.push_back(decode_safekeeper(row));
   return out;
 }
 

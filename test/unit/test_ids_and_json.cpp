@@ -15,20 +15,7 @@ TEST(Ids, HexIdsAreExactly32HexDigits) {
   EXPECT_THROW(normalize_hex_id("nope", "tenant id"), std::invalid_argument);
 }
 
-TEST(Ids, TenantShardIdsFollowTheSlugFormat) {
-  EXPECT_TRUE(is_tenant_shard_id("072f1291a5310026820b2fe4b2968934"));
-  EXPECT_TRUE(is_tenant_shard_id("072f1291a5310026820b2fe4b2968934-0102"));
-  EXPECT_FALSE(is_tenant_shard_id("072f1291a5310026820b2fe4b2968934-012"));
-  EXPECT_FALSE(is_tenant_shard_id("072f1291a5310026820b2fe4b2968934_0102"));
-  EXPECT_EQ(tenant_shard_id("072f1291a5310026820b2fe4b2968934", 10, 16), "072f1291a5310026820b2fe4b2968934-0a10");
-  EXPECT_EQ(tenant_shard_id("072f1291a5310026820b2fe4b2968934", 0, 0), "072f1291a5310026820b2fe4b2968934");
-}
 
-TEST(Ids, RandomIdsAreValidAndDistinct) {
-  auto a = random_hex_id(), b = random_hex_id();
-  EXPECT_TRUE(is_hex_id(a));
-  EXPECT_NE(a, b);
-}
 
 TEST(JsonFields, RefusesWrongTypesAndRanges) {
   auto j = nlohmann::json::parse(R"({"s":"x","i":5,"f":1.5,"neg":-1,"b":true,"n":null,"str_num":"5"})");
