@@ -1,5 +1,7 @@
 #include "control/async_fetch.hpp"
 
+#include "control/http_transfer.hpp"
+
 #include <curl/curl.h>
 
 #include <stdexcept>
@@ -9,21 +11,8 @@ namespace storcon {
 struct AsyncFetcher::Transfer {
   std::string key;
   CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  std::string payload;
-  std::string method;
-  std::string agent;
-  std::string ca_file;
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  FetchResult result;
+  HttpTransfer http;
 };
-
-namespace {
-size_t collect(char* data, size_t size, size_t nmemb, void* userdata) {
-  static_cast<std::string*>(userdata)->append(data, size * nmemb);
-  return size * nmemb;
-}
-}  // namespace
 
 AsyncFetcher::AsyncFetcher() : multi_(curl_multi_init()) {
   if (multi_ == nullptr) throw std::runtime_error("could not initialise libcurl's multi interface");
@@ -38,7 +27,6 @@ void AsyncFetcher::abandon() {
   for (Transfer* t : transfers_) {
     curl_multi_remove_handle(static_cast<CURLM*>(multi_), t->easy);
     curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->headers);
     delete t;
   }
   transfers_.clear();
@@ -51,32 +39,19 @@ void AsyncFetcher::start(const std::vector<FetchRequest>& requests) {
     auto* t = new Transfer;
     t->key = r.key;
     t->easy = curl_easy_init();
-    t->payload = r.body;
-    t->method = r.method;
-    t->agent = std::string("pg_storcon/") + PG_STORCON_VERSION;
-    for (const auto& h : r.headers) t->headers = curl_slist_append(t->headers, h.c_str());
-    if (!r.body.empty()) t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
-    CURL* h = t->easy;
-    curl_easy_setopt(h, CURLOPT_URL, r.url.c_str());
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, t->method.c_str());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, r.connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, r.timeout_ms);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, t->agent.c_str());
-    t->ca_file = r.ca_file;
-    if (!t->ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t->result.body);
-    if (!t->payload.empty() || t->method == "PUT" || t->method == "POST") {
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->payload.data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->payload.size()));
-    }
-    curl_easy_setopt(h, CURLOPT_PRIVATE, t);
-    curl_multi_add_handle(static_cast<CURLM*>(multi_), h);
     transfers_.push_back(t);
+    if (t->easy == nullptr) throw std::runtime_error("could not initialise libcurl");
+    HttpRequest req;
+    req.method = r.method;
+    req.url = r.url;
+    req.body = r.body;
+    req.headers = r.headers;
+    req.connect_timeout_ms = r.connect_timeout_ms;
+    req.timeout_ms = r.timeout_ms;
+    req.ca_file = r.ca_file;
+    t->http.configure(t->easy, req);
+    curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+    curl_multi_add_handle(static_cast<CURLM*>(multi_), t->easy);
   }
 }
 
@@ -90,15 +65,10 @@ bool AsyncFetcher::poll() {
     if (msg->msg != CURLMSG_DONE) continue;
     Transfer* t = nullptr;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
-    if (msg->data.result == CURLE_OK) {
-      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->result.status);
-    } else {
-      t->result.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(msg->data.result);
-    }
-    results_[t->key] = std::move(t->result);
+    HttpResult r = t->http.finish(t->easy, msg->data.result);
+    results_[t->key] = FetchResult{r.status, std::move(r.body), std::move(r.error)};
     curl_multi_remove_handle(m, t->easy);
     curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->headers);
     for (auto it = transfers_.begin(); it != transfers_.end(); ++it)
       if (*it == t) {
         transfers_.erase(it);

@@ -1,5 +1,8 @@
 #include "control/storcon_client.hpp"
 
+#include "control/callback_guard.hpp"
+#include "control/http_transfer.hpp"
+
 #include <curl/curl.h>
 
 #include <cstring>
@@ -91,15 +94,10 @@ void validate_base_url(std::string_view url) {
 
 namespace {
 
-// Callbacks only copy data or ask the abort check; nothing here may raise a PostgreSQL error.
-size_t collect_body(char* data, size_t size, size_t nmemb, void* userdata) {
-  static_cast<std::string*>(userdata)->append(data, size * nmemb);
-  return size * nmemb;
-}
-
-int progress(void* userdata, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+// libcurl's progress callback only asks the abort check (it reads signal flags); never raises.
+int progress(void* userdata, curl_off_t, curl_off_t, curl_off_t, curl_off_t) noexcept {
   auto check = reinterpret_cast<StorconClient::AbortCheck>(userdata);
-  return check != nullptr && check() ? 1 : 0;
+  return guarded(1, [&] { return check != nullptr && check() ? 1 : 0; });
 }
 
 }  // namespace
@@ -113,72 +111,37 @@ StorconClient::~StorconClient() { curl_easy_cleanup(curl_); }
 
 HttpResponse StorconClient::send(std::string_view method, std::string_view path,
                                  const nlohmann::json* body) {
-  const std::string url = join_url(options_.base_url, path);
-  const std::string verb(method);
   validate_base_url(options_.base_url);
+  HttpRequest req;
+  req.method = std::string(method);
+  req.url = join_url(options_.base_url, path);
+  req.headers.push_back("Accept: application/json");
+  if (!options_.token.empty()) req.headers.push_back("Authorization: Bearer " + options_.token);
+  if (body != nullptr) req.body = body->dump();
+  req.connect_timeout_ms = options_.connect_timeout_ms;
+  req.timeout_ms = options_.request_timeout_ms;
+  req.ca_file = options_.ca_file;
+  req.verify_peer = options_.verify_peer;
 
   CURL* h = curl_;
   curl_easy_reset(h);  // keeps the connection cache: keep-alive connections are reused
-  HttpResponse response;
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  std::string payload;
-  struct curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Accept: application/json");
-  if (body != nullptr) {
-    payload = body->dump();
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-  }
-  std::string auth;
-  if (!options_.token.empty()) {
-    auth = "Authorization: Bearer " + options_.token;
-    headers = curl_slist_append(headers, auth.c_str());
-  }
-  const std::string agent = std::string("pg_storcon/") + PG_STORCON_VERSION;
-
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, verb.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, options_.request_timeout_ms);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, agent.c_str());
-  if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
-  if (!options_.verify_peer) {
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
-  if (body != nullptr) {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
-  } else if (verb == "PUT" || verb == "POST" || verb == "PATCH") {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
-  }
-  if (verb == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  HttpTransfer transfer;
+  transfer.configure(h, req);
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
   curl_easy_setopt(h, CURLOPT_XFERINFODATA, reinterpret_cast<void*>(abort_check_));
+  HttpResult r = transfer.finish(h, curl_easy_perform(h));
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);  // the list dies with `transfer`
 
-  CURLcode rc = curl_easy_perform(h);
-  curl_slist_free_all(headers);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
-
-  if (rc == CURLE_ABORTED_BY_CALLBACK)
-    throw StorconError(FailureKind::Aborted, "storcon request cancelled", 0, verb,
-                       std::string(path), url);
-  if (rc != CURLE_OK) {
-    std::string why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
-    throw StorconError(FailureKind::Transport, "could not reach storcon at " + url + ": " + why, 0,
-                       verb, std::string(path), url);
-  }
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
-  return response;
+  const std::string verb(method);
+  if (r.aborted)
+    throw StorconError(FailureKind::Aborted, "storcon request cancelled", 0, verb, std::string(path), req.url);
+  if (r.too_large)
+    throw StorconError(FailureKind::BadResponse, "storcon's " + r.error, 0, verb, std::string(path), req.url);
+  if (!r.error.empty())
+    throw StorconError(FailureKind::Transport, "could not reach storcon at " + req.url + ": " + r.error, 0, verb,
+                       std::string(path), req.url);
+  return HttpResponse{r.status, std::move(r.body)};
 }
 
 nlohmann::json StorconClient::call(std::string_view method, std::string_view path,

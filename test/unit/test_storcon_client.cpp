@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "control/http_transfer.hpp"
 #include "control/storcon_client.hpp"
 
 using namespace storcon;
@@ -212,4 +213,41 @@ TEST(StorconClient, UrlJoiningAndValidation) {
   EXPECT_THROW(validate_base_url("ftp://h"), std::invalid_argument);
   EXPECT_THROW(validate_base_url("http://"), std::invalid_argument);
   EXPECT_THROW(validate_base_url("http://h:1/?x=1"), std::invalid_argument);
+}
+
+TEST(StorconClient, AnswerOverTheCapIsRefusedWithContentLength) {
+  // Content-Length alone announces too much: refused before any of it is read.
+  OneShotServer server("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                       std::to_string(kMaxResponseBytes + 1) + "\r\nConnection: close\r\n\r\n[]");
+  StorconClient client;
+  client.set_options(options(server.url()));
+  try {
+    client.call("GET", "/control/v1/node");
+    FAIL();
+  } catch (const StorconError& e) {
+    EXPECT_EQ(e.kind(), FailureKind::BadResponse);
+    EXPECT_NE(std::string(e.what()).find("larger than 16 MiB"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StorconClient, ChunkedAnswerOverTheCapIsRefusedWhileReading) {
+  // No Content-Length: the body is counted as it arrives and the transfer stopped at the cap.
+  std::string chunk(1024 * 1024, ' ');
+  std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  char size_line[32];
+  std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
+  for (size_t i = 0; i < kMaxResponseBytes / chunk.size() + 2; i++) resp += size_line + chunk + "\r\n";
+  resp += "0\r\n\r\n";
+  OneShotServer server(resp);
+  StorconClient client;
+  ClientOptions o = options(server.url());
+  o.request_timeout_ms = 10000;
+  client.set_options(o);
+  try {
+    client.call("GET", "/control/v1/node");
+    FAIL();
+  } catch (const StorconError& e) {
+    EXPECT_EQ(e.kind(), FailureKind::BadResponse);
+    EXPECT_NE(std::string(e.what()).find("larger than 16 MiB"), std::string::npos) << e.what();
+  }
 }
