@@ -13,8 +13,8 @@ SHLIB_LINK = -lstdc++ -lmicrohttpd -lcurl -lcrypto
 EXTRA_CLEAN = $(OBJS:.o=.d)
 
 # Header dependencies (PGXS tracks none without --enable-depend): a changed header rebuilds its users.
+# (The .d files are included after PGXS, so that their rules never become the default goal.)
 PG_CPPFLAGS += -MMD -MP
--include $(OBJS:.o=.d)
 
 # control/ must never see a PostgreSQL header: control/guard.hpp turns that into a build error.
 control/%.o: PG_CPPFLAGS += -DSTORCON_CONTROL_BUILD
@@ -25,3 +25,4 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+-include $(OBJS:.o=.d)

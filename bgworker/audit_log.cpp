@@ -1,12 +1,15 @@
 #include "bgworker/audit_log.hpp"
 
+#include <algorithm>
+
 #include "bgworker/pg_env.hpp"
-#include "extension/catalog_sync.hpp"
+#include "extension/ext_objects.hpp"
 #include "extension/gucs.hpp"
 
 extern "C" {
 #include "access/xlog.h"
 #include "pgstat.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 }
 
@@ -16,72 +19,110 @@ namespace {
 constexpr size_t kRecent = 50;
 constexpr size_t kMaxPending = 10000;  // a standby or a broken table must not grow memory forever
 constexpr long long kFlushEveryUs = 100 * 1000;
+
+// jsonb refuses NUL in text ("\u0000"): keep every string of a record free of it.
+std::string without_nul(std::string s) {
+  s.erase(std::remove(s.begin(), s.end(), '\0'), s.end());
+  return s;
+}
+
+nlohmann::json or_null(const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(without_nul(s)); }
+
+long long now_us() {
+  long long t = 0;
+  pg::pg_call([&] { t = static_cast<long long>(GetCurrentTimestamp()); });
+  return t;
+}
+
+// _record_notifications(rows, max_rows) by OID, in the caller's transaction.
+void insert_rows(Oid fn, const std::string& rows, int max_rows) {
+  const char* text = rows.c_str();
+  Datum arg = 0;
+  pg::pg_call([&] { arg = DirectFunctionCall1(jsonb_in, CStringGetDatum(text)); });
+  (void)pg::call_member(fn, 2, arg, Int32GetDatum(max_rows));
+}
 }  // namespace
 
 void AuditLog::add(const std::string& kind, const std::string& tenant_id, const std::string& timeline_id,
                    const std::string& body, int http_status, const std::string& outcome, const std::string& detail,
-                   double duration_ms) {
+                   double duration_ms, const nlohmann::json& forwarded) {
   // Unix seconds; PostgreSQL's TimestampTz counts microseconds from 2000-01-01.
-  double at = static_cast<double>(GetCurrentTimestamp()) / 1e6 + 946684800.0;
+  double at = static_cast<double>(now_us()) / 1e6 + 946684800.0;
   nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
-  nlohmann::json row = {{"received_at", at},
-                        {"kind", kind},
-                        {"tenant_id", tenant_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(tenant_id)},
-                        {"timeline_id", timeline_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(timeline_id)},
-                        {"body", parsed.is_discarded() ? nlohmann::json(body.substr(0, 4096)) : parsed},
-                        {"http_status", http_status},
-                        {"outcome", outcome},
-                        {"detail", detail.empty() ? nlohmann::json(nullptr) : nlohmann::json(detail)},
+  if (parsed.is_discarded()) parsed = without_nul(body.substr(0, 4096));
+  nlohmann::json row = {{"received_at", at},         {"kind", kind},
+                        {"tenant_id", or_null(tenant_id)}, {"timeline_id", or_null(timeline_id)},
+                        {"body", parsed},            {"http_status", http_status},
+                        {"outcome", outcome},        {"detail", or_null(detail)},
                         {"duration_ms", duration_ms}};
+  if (!forwarded.is_null()) row["forwarded"] = forwarded;
   recent_.push_back(row);
   if (recent_.size() > kRecent) recent_.pop_front();
-  if (pending_.size() < kMaxPending) pending_.push_back(std::move(row));
+  if (pending_.size() < kMaxPending)
+    pending_.push_back(std::move(row));
+  else
+    dropped_++;
 }
 
 nlohmann::json AuditLog::recent() const { return nlohmann::json(recent_); }
 
-bool AuditLog::due() const {
-  return !pending_.empty() && static_cast<long long>(GetCurrentTimestamp()) >= retry_at_us_;
-}
+bool AuditLog::due() const { return !pending_.empty() && now_us() >= retry_at_us_; }
 
-void AuditLog::flush() {
-  if (pending_.empty()) return;
-  if (RecoveryInProgress()) {  // a standby writes no tables: /status keeps the recent history
+std::vector<std::string> AuditLog::flush() {
+  std::vector<std::string> log;
+  if (pending_.empty()) return log;
+  bool recovery = false;
+  pg::pg_call([&] { recovery = RecoveryInProgress(); });
+  if (recovery) {  // a standby writes no tables: /status keeps the recent history
     pending_.clear();
-    return;
+    return log;
   }
-  const std::string rows = nlohmann::json(pending_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  const char* text = rows.c_str();
-  int max_rows = pg::guc_notifications_max_rows;
+  auto dump = [](const nlohmann::json& rows) {
+    return rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  const int max_rows = pg::guc_notifications_max_rows;
+  bool installed = false;
   bool written = false;
   try {
     in_transaction([&] {
-      if (!pg::mirror_tables_exist()) return;  // CREATE EXTENSION may come later: keep the records
+      pg::ExtensionObjects ext = pg::lookup_extension_objects();
+      if (!OidIsValid(ext.record_notifications)) return;  // CREATE EXTENSION may come later: keep the records
+      installed = true;
+      pg::pg_call([] { (void)set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+                                               GUC_ACTION_LOCAL, true, 0, false); });
+      insert_rows(ext.record_notifications, dump(nlohmann::json(pending_)), max_rows);
       written = true;
-      pg::pg_call([&] {
-        SPI_connect();
-        SPI_execute("SET LOCAL synchronous_commit = off", false, 0);
-        Oid types[2] = {TEXTOID, INT4OID};
-        Datum values[2] = {CStringGetTextDatum(text), Int32GetDatum(max_rows)};
-        SPI_execute_with_args("SELECT storcon._record_notifications($1::jsonb, $2)", 2, types, values, nullptr,
-                              false, 1);
-        SPI_finish();
-      });
     });
   } catch (const std::exception& e) {
-    written = false;
-    elog(WARNING, "pg_storcon hook: could not write storcon.notifications: %s", e.what());
+    log.push_back(std::string("could not write storcon.notifications (retrying record by record): ") + e.what());
   }
-  long long now = static_cast<long long>(GetCurrentTimestamp());
+  if (installed && !written) {
+    // One record the table refuses must not hold back the others: each on its own, bad ones dropped.
+    for (const auto& row : pending_) {
+      try {
+        in_transaction([&] {
+          pg::ExtensionObjects ext = pg::lookup_extension_objects();
+          if (OidIsValid(ext.record_notifications))
+            insert_rows(ext.record_notifications, dump(nlohmann::json::array({row})), max_rows);
+        });
+      } catch (const std::exception& e) {
+        dropped_++;
+        log.push_back(std::string("dropped an audit record storcon.notifications refuses: ") + e.what());
+      }
+    }
+    written = true;
+  }
+  long long now = now_us();
   if (written) {
     pending_.clear();
     // Let autovacuum see the inserts and the pruning (a background worker reports its table
     // statistics only when asked); without it the table and its index only ever grow.
-    pgstat_report_stat(true);
-    retry_at_us_ = now + kFlushEveryUs;  // batch: at most one write every 100 ms
+    pg::pg_call([] { pgstat_report_stat(true); });
+    retry_at_us_ = now + kFlushEveryUs;
   } else {
     retry_at_us_ = now + 5 * 1000000LL;
   }
+  return log;
 }
 
 }  // namespace storcon::worker

@@ -1,10 +1,13 @@
 // The audit log: every notification and every reconcile action, with what was applied or why not.
 // Records are kept in memory (the recent ones are shown by /status, also on a standby) and written
 // to storcon.notifications on a primary when the worker is idle, in a transaction with
-// synchronous_commit off, so the hook's answers never wait for a commit. Pruned to
-// storcon.notifications_max_rows.
+// synchronous_commit off, so the hook's answers never wait for a commit; at most one write every
+// 100 ms. Pruned to storcon.notifications_max_rows. A batch the table refuses is retried record by
+// record: a record that still fails is dropped and counted (audit_dropped in /metrics), and the
+// rest are written, so one bad record can never wedge the log.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,18 +19,20 @@ class AuditLog {
  public:
   void add(const std::string& kind, const std::string& tenant_id, const std::string& timeline_id,
            const std::string& body, int http_status, const std::string& outcome, const std::string& detail,
-           double duration_ms);
+           double duration_ms, const nlohmann::json& forwarded = nullptr);
   // Records are waiting and it is time to try writing them.
   bool due() const;
   // Writes pending records (primary with the extension installed) or drops them (standby);
-  // failures are logged, never raised.
-  void flush();
+  // failures are logged, never raised. Returns log lines.
+  std::vector<std::string> flush();
   nlohmann::json recent() const;
+  uint64_t dropped() const { return dropped_; }
 
  private:
   std::vector<nlohmann::json> pending_;
   long long retry_at_us_ = 0;  // the table was missing or the write failed: try again then
   std::deque<nlohmann::json> recent_;
+  uint64_t dropped_ = 0;
 };
 
 }  // namespace storcon::worker

@@ -1,11 +1,17 @@
 // libmicrohttpd on the worker's one thread: external polling with epoll (no MHD thread), so every
-// request is handled on the thread that may call PostgreSQL. The access handler only copies the
-// request and asks the Dispatcher; requests that must wait (notifications being applied) are
-// suspended and resumed later by the worker loop with resume().
+// request is handled on the thread that may call PostgreSQL. The callbacks only copy data in and
+// out: the first one refuses a request on its headers (control/hook_router, pure), the last one
+// hands the complete request to the loop and SUSPENDS the connection; the loop decides and
+// answers with answer(), which resumes it. A connection is resumed only if it is suspended, and
+// only from the loop, never inside a callback. Requests are named by id, so an answer for a
+// connection that went away is dropped, not written through a dangling pointer.
 #pragma once
 
-#include "control/hook.hpp"
+#include "control/hook_router.hpp"
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,67 +22,69 @@ struct MHD_Connection;
 
 namespace storcon::worker {
 
-constexpr size_t kMaxBodyBytes = 64 * 1024;
-// Marks a notification forwarded by another compute's hook.
-constexpr const char* kForwardedHeader = "X-Pg-Storcon-Forwarded";
-
-struct Request {
-  std::string method;
-  std::string path;
-  std::string body;
-  std::optional<std::string> authorization;  // the Authorization header, if any
-  bool from_this_host = false;               // the peer is a local address (loopback or our own)
-  bool forwarded = false;                    // sent by another compute's hook (never forwarded again)
+struct IncomingRequest {
+  uint64_t id = 0;
   Endpoint endpoint = Endpoint::NotFound;
-  bool too_large = false;
-  bool reply_ready = false;
-  HookReply reply;
-  MHD_Connection* connection = nullptr;  // set while suspended
-};
-
-class Dispatcher {
- public:
-  virtual ~Dispatcher() = default;
-  // Answer now (true, *reply filled) or take the request for later (false; the server suspends it).
-  // Must not call PostgreSQL: it runs inside MHD_run.
-  virtual bool dispatch(Request& req, HookReply* reply) = 0;
+  std::string method, path, body;
+  std::optional<std::string> authorization;
+  bool forwarded = false;       // X-Pg-Storcon-Forwarded
+  int64_t deadline_ms = 0;      // X-Pg-Storcon-Deadline-Ms, 0 = none
 };
 
 class HookServer {
  public:
+  // Called in the first callback of each request (headers only); must be pure and noexcept.
+  using HeadCheck = std::function<HeadDecision(const RequestHead&)>;
+
   // Throws std::runtime_error when the address is not an IP literal or the port cannot be bound.
-  // tls_cert / tls_key: PEM text; both empty = plain HTTP.
-  HookServer(const std::string& listen_addr, int port, Dispatcher& dispatcher, const std::string& tls_cert = "",
+  // tls_cert / tls_key: PEM text; both empty = plain HTTP. TLS 1.2 or newer only.
+  HookServer(const std::string& listen_addr, int port, HeadCheck check, const std::string& tls_cert = "",
              const std::string& tls_key = "");
   ~HookServer();
   HookServer(const HookServer&) = delete;
   HookServer& operator=(const HookServer&) = delete;
 
-  int epoll_fd() const;
+  // The epoll fds to wait on (one per daemon: a second one while a TLS reload drains).
+  std::vector<int> wait_fds() const;
   long timeout_ms(long cap) const;  // how long the loop may wait before run()
   void run();
-  // True (once) when a connection was resumed since the last call: its answer is still to be sent.
-  bool take_resumed() {
-    bool r = resumed_;
-    resumed_ = false;
-    return r;
-  }
-  void resume(Request& req, HookReply reply);
-  // MHD's own error messages, collected by its logger callback for the loop to log.
+  // Complete requests since the last call; each stays suspended until answer(id, ...).
+  std::vector<IncomingRequest> take_arrived();
+  // Answers a request taken from take_arrived(); false when it is gone (the client left).
+  bool answer(uint64_t id, const HookReply& reply);
+  // A connection was resumed since the last run(): its answer goes out at the next run().
+  bool resumed_pending() const { return resumed_; }
+  // New certificate and key (PEM): a new daemon takes over the listening socket; the old one
+  // finishes its connections. Throws (keeping the old daemon) if they are refused.
+  void reload_tls(const std::string& tls_cert, const std::string& tls_key);
+  // MHD's own messages and refusals worth logging, collected in callbacks for the loop to log.
   std::vector<std::string> take_log();
   const std::string& listen() const { return listen_; }
+  size_t open_requests() const { return conns_.size(); }
 
-  // Called by MHD (public so the C callbacks can reach them).
+  struct Conn;  // per request (MHD's con_cls)
+  // Called by MHD through the C callbacks in http_server.cpp.
   int on_access(MHD_Connection* c, const char* url, const char* method, const char* upload_data,
                 size_t* upload_data_size, void** con_cls);
-  void on_log(const char* msg) { log_.emplace_back(msg); }
+  void on_completed(void** con_cls);
+  void on_log(const char* msg);
 
  private:
-  MHD_Daemon* daemon_ = nullptr;
-  Dispatcher& dispatcher_;
+  MHD_Daemon* start_daemon(int listen_fd, const std::string& tls_cert, const std::string& tls_key);
+
+  HeadCheck check_;
+  std::string listen_addr_;
+  int port_ = 0;
+  bool tls_ = false;
   std::string listen_;
-  std::vector<std::string> log_;
+  std::string cert_, key_;  // kept alive: MHD reads them while starting
+  MHD_Daemon* daemon_ = nullptr;
+  std::vector<MHD_Daemon*> draining_;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, Conn*> conns_;
+  std::vector<uint64_t> arrived_;
   bool resumed_ = false;
+  std::vector<std::string> log_;
 };
 
 }  // namespace storcon::worker

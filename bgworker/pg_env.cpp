@@ -1,30 +1,28 @@
 #include "bgworker/pg_env.hpp"
 
 #include "control/ids.hpp"
-#include "extension/catalog_sync.hpp"
-#include "extension/gucs.hpp"
+#include "control/notify_safekeepers.hpp"
 
-#include <algorithm>
 #include <cstdlib>
 
 extern "C" {
 #include "access/xlog.h"
-#include "utils/snapmgr.h"
 }
 
 namespace storcon::worker {
 
 namespace {
+// missing_ok: a server without neon (a hub) has no neon.* settings.
 std::string setting(const char* name) {
-  const char* v = GetConfigOption(name, true, false);  // missing_ok: vanilla PostgreSQL has no neon.*
+  const char* v = nullptr;
+  pg::pg_call([&] { v = GetConfigOption(name, true, false); });
   return v ? v : "";
 }
 }  // namespace
 
-void PgHookEnv::read_settings() {
+InEffect read_in_effect() {
   InEffect e;
-  std::string tenant = setting("neon.tenant_id");
-  e.tenant_id = to_lower(tenant.substr(0, 32));
+  e.tenant_id = to_lower(setting("neon.tenant_id").substr(0, 32));
   e.timeline_id = to_lower(setting("neon.timeline_id").substr(0, 32));
   e.pageserver_connstring = setting(kConnstringGuc);
   std::string stripe = setting(kStripeSizeGuc);  // GetConfigOption prints ints without units
@@ -32,29 +30,11 @@ void PgHookEnv::read_settings() {
   long long v = std::strtoll(stripe.c_str(), &end, 10);
   if (!stripe.empty() && end != nullptr && *end == '\0') e.stripe_size = v;
   e.safekeepers = setting(kSafekeepersGuc);
-  e.primary = !RecoveryInProgress();
-  in_effect_ = e;
-}
-
-void PgHookEnv::load_catalog() {
-  in_transaction([&] {
-    directory_.replace(pg::load_mirrored_nodes());
-    safekeepers_.replace(pg::load_mirrored_safekeepers());
-  });
-}
-
-void PgHookEnv::replace_catalog(const pg::CatalogSnapshot& snap) {
-  directory_.replace(snap.nodes);
-  safekeepers_.replace(snap.safekeepers);
-  // Keep the mirror tables in step, except on a standby (read-only) or where the extension is absent.
-  if (RecoveryInProgress()) return;
-  try {
-    in_transaction([&] {
-      if (pg::mirror_tables_exist()) pg::mirror_catalog(snap);
-    });
-  } catch (const std::exception& e) {
-    elog(WARNING, "pg_storcon hook: could not update the catalog mirror: %s", e.what());
-  }
+  e.safekeeper_proto_version = setting("neon.safekeeper_proto_version");
+  bool recovery = false;
+  pg::pg_call([&] { recovery = RecoveryInProgress(); });
+  e.primary = !recovery;
+  return e;
 }
 
 }  // namespace storcon::worker

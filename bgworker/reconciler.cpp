@@ -1,93 +1,109 @@
 #include "bgworker/reconciler.hpp"
 
-#include "control/compute_config.hpp"
-#include "control/json_fields.hpp"
-#include "control/reconcile.hpp"
-#include "control/storcon_client.hpp"
-#include "extension/catalog_sync.hpp"
-#include "extension/gucs.hpp"
 #include "bgworker/storcon_fetch.hpp"
+#include "control/compute_config.hpp"
+#include "control/reconcile.hpp"
+#include "extension/gucs.hpp"
 
 #include <algorithm>
+#include <climits>
 
 namespace storcon::worker {
 
 namespace {
-constexpr long long kSecond = 1000000;
+constexpr int64_t kSecond = 1000000;
+constexpr long kPassTimeoutMs = 10000;
 }  // namespace
 
-void Reconciler::request_now(Request* waiter) {
-  if (waiter != nullptr && waiter_ != nullptr) {
-    queue_.answer(waiter, error_reply(409, "a reconcile pass is already running"));
-    return;
-  }
-  waiter_ = waiter;
-  if (!fetching_) next_due_us_ = 0;
+void Reconciler::request(uint64_t http_id, uint64_t ticket) {
+  // A pass still asking storcon answers this caller too; one whose answers are in is too old.
+  bool join = pass_ != 0 && !applying_;
+  auto& waiters = join || pass_ == 0 ? http_waiters_ : next_http_waiters_;
+  uint64_t& t = join || pass_ == 0 ? ticket_ : next_ticket_;
+  if (http_id != 0) waiters.push_back(http_id);
+  t = std::max(t, ticket);
+  if (!join) wanted_ = true;
 }
 
-void Reconciler::answer_waiter(HookReply reply) {
-  if (waiter_ == nullptr) return;
-  Request* w = waiter_;
-  waiter_ = nullptr;
-  queue_.answer(w, std::move(reply));
+void Reconciler::schedule_next(int64_t from_us) {
+  next_due_us_ = pg::guc_sync_interval_s > 0 ? from_us + pg::guc_sync_interval_s * kSecond : INT64_MAX;
+}
+
+void Reconciler::on_reload() {
+  if (failures_ == 0 && last_pass_end_us_ != 0) schedule_next(last_pass_end_us_);
+  if (failures_ > 0 && pg::guc_sync_interval_s > 0)
+    next_due_us_ = std::min(next_due_us_, clock_.now_us() + pg::guc_sync_interval_s * kSecond);
+}
+
+void Reconciler::tick() {
+  if (pass_ == 0 && (wanted_ || clock_.now_us() >= next_due_us_)) start();
+}
+
+int64_t Reconciler::next_due_us() const {
+  if (pass_ != 0) return INT64_MAX;  // the transfers and the engine wake the loop
+  return wanted_ ? 0 : next_due_us_;
 }
 
 void Reconciler::start() {
-  const InEffect& now = env_.cached();
-  auto paths = kCatalogPaths;
+  static uint64_t passes = 0;
+  wanted_ = false;
+  pass_ = ++passes;
+  applying_ = false;
+  started_us_ = clock_.now_us();
+  results_.clear();
+  const InEffect& now = engine_.in_effect();
+  std::vector<std::pair<std::string, std::string>> paths = {{"nodes", kNodesPath}, {"safekeepers", kSafekeepersPath}};
   if (!now.tenant_id.empty()) {
     paths.push_back({"locate", "/debug/v1/tenant/" + now.tenant_id + "/locate"});
     if (!now.timeline_id.empty() && now.primary)
       paths.push_back({"timeline", "/debug/v1/tenant/" + now.tenant_id + "/timeline/" + now.timeline_id + "/locate"});
   }
   try {
-    fetch_.start(storcon_gets(paths, 10000));
+    for (const auto& [key, path] : paths) transfers_[fetcher_.start(storcon_get(path, kPassTimeoutMs))] = key;
   } catch (const std::exception& e) {
+    for (const auto& [id, key] : transfers_) fetcher_.cancel(id);
+    transfers_.clear();
     fail(e.what());
-    return;
   }
-  started_us_ = now_us();
-  fetching_ = true;
 }
 
-void Reconciler::fail(const std::string& why) {
-  failures_++;
-  last_error_ = why;
-  queue_.stats().event("reconcile_failure");
-  long long backoff = std::min<long long>(1LL << std::min(failures_, 6), 60) * kSecond;
-  if (pg::guc_sync_interval_s > 0) backoff = std::min<long long>(backoff, pg::guc_sync_interval_s * kSecond);
-  next_due_us_ = now_us() + backoff;
-  elog(LOG, "pg_storcon hook: reconcile with storcon failed (retry in %lld s): %s", backoff / kSecond, why.c_str());
-  answer_waiter(error_reply(503, "could not reconcile with storcon: " + why));
+bool Reconciler::on_transfer_done(AsyncFetcher::Id id, HttpResult& result) {
+  auto it = transfers_.find(id);
+  if (it == transfers_.end()) return false;
+  results_[it->second] = std::move(result);
+  transfers_.erase(it);
+  if (transfers_.empty()) complete();
+  return true;
 }
 
 void Reconciler::complete() {
-  fetching_ = false;
-  queue_.stats().event("reconcile");
-  const InEffect& now = env_.cached();
+  stats_.event("reconcile");
+  const InEffect now = engine_.in_effect();
   std::vector<ConfEntry> expected;
-  std::string tenant_note;
+  std::string note;
   try {
     pg::CatalogSnapshot snap;
     try {
-      snap = fetched_catalog(fetch_);
+      snap.nodes = decode_node_list(answer_json(results_["nodes"], "node list"));
+      snap.safekeepers = decode_safekeeper_list(answer_json(results_["safekeepers"], "safekeeper list"));
     } catch (const std::exception&) {
-      queue_.stats().event("catalog_refresh_failure");
-      queue_.stats().event("storcon_error");
+      stats_.event("catalog_refresh_failure");
+      stats_.event("storcon_error");
       throw;
     }
-    env_.replace_catalog(snap);
-    queue_.stats().event("catalog_refresh");
+    effects_.replace_catalog(snap);
+    stats_.event("catalog_refresh");
     if (!now.tenant_id.empty()) {
-      if (fetched_status(fetch_, "locate") == 404) {
-        tenant_note = "storcon does not know tenant " + now.tenant_id;
+      if (results_["locate"].error.empty() && results_["locate"].status == 404) {
+        note = "storcon does not know tenant " + now.tenant_id;
       } else {
-        nlohmann::json placement = fetched_json(fetch_, "locate", "tenant locate");
+        nlohmann::json placement = answer_json(results_["locate"], "tenant locate");
         std::optional<nlohmann::json> sk_placement;
-        bool has_timeline = fetch_.results().count("timeline") > 0;
-        if (has_timeline && fetched_status(fetch_, "timeline") != 404)
-          sk_placement = fetched_json(fetch_, "timeline", "timeline locate");
-        expected = compute_config(now.tenant_id, now.timeline_id, placement, sk_placement, snap.safekeepers);
+        auto tl = results_.find("timeline");
+        if (tl != results_.end() && !(tl->second.error.empty() && tl->second.status == 404))
+          sk_placement = answer_json(tl->second, "timeline locate");
+        expected = compute_config(now.tenant_id, now.timeline_id, placement, sk_placement, snap.safekeepers,
+                                  generation_prefix_supported(now.safekeeper_proto_version));
       }
     }
   } catch (const std::exception& e) {
@@ -96,52 +112,69 @@ void Reconciler::complete() {
   }
   failures_ = 0;
   last_error_.clear();
-  last_success_us_ = now_us();
-  next_due_us_ = pg::guc_sync_interval_s > 0 ? now_us() + pg::guc_sync_interval_s * kSecond : -1;
-
+  last_success_us_ = clock_.now_us();
   ReconcilePlan plan = plan_reconcile(expected, now);
   if (plan.settings.empty()) {
     nlohmann::json body = {{"status", "unchanged"}, {"changes", nlohmann::json::array()}};
-    if (!tenant_note.empty()) body["detail"] = tenant_note;
-    answer_waiter(HookReply{200, body});
+    if (!note.empty()) body["detail"] = note;
+    finish(HookReply{200, body});
     return;
   }
-  queue_.stats().event("reconcile_action");
-  HookPlan hp;
-  hp.tenant_id = now.tenant_id;
-  hp.outcome = "apply";
-  hp.settings = plan.settings;
-  hp.applied = HookReply{200, {{"status", "applied"}, {"changes", changes_json(plan.changes)}}};
-  Request* waiter = waiter_;
-  waiter_ = nullptr;
-  queue_.enqueue(Job{waiter, Endpoint::Reconcile, std::move(hp), started_us_});
+  stats_.event("reconcile_action");
+  applying_ = true;
+  engine_.submit_reconcile(pass_, started_us_, plan.settings, changes_json(plan.changes));  // -> on_applied
 }
 
-void Reconciler::tick() {
-  if (fetching_) {
-    if (fetch_.poll()) complete();
-    return;
-  }
-  if (next_due_us_ >= 0 && now_us() >= next_due_us_) start();
+void Reconciler::on_applied(uint64_t pass, const HookReply& reply) {
+  if (pass == pass_) finish(reply);
 }
 
-long Reconciler::wait_cap_ms() const {
-  if (fetching_) return 20;  // poll the transfers often; they never block
-  if (next_due_us_ < 0) return 1000;
-  long long left = (next_due_us_ - now_us()) / 1000;
-  return static_cast<long>(std::clamp<long long>(left, 0, 1000));
+void Reconciler::finish(const HookReply& reply) {
+  std::vector<uint64_t> http = std::move(http_waiters_);
+  uint64_t ticket = ticket_;
+  http_waiters_ = std::move(next_http_waiters_);
+  next_http_waiters_.clear();
+  ticket_ = next_ticket_;
+  next_ticket_ = 0;
+  if (!http_waiters_.empty() || ticket_ != 0) wanted_ = true;
+  pass_ = 0;
+  applying_ = false;
+  last_pass_end_us_ = clock_.now_us();
+  if (failures_ == 0) schedule_next(last_pass_end_us_);
+  for (uint64_t id : http)
+    if (answer_http) answer_http(id, reply);
+  if (ticket != 0 && answer_ticket) answer_ticket(ticket, reply);
+}
+
+void Reconciler::fail(const std::string& why) {
+  failures_++;
+  last_error_ = why;
+  stats_.event("reconcile_failure");
+  int64_t backoff = std::min<int64_t>(int64_t{1} << std::min(failures_, 6), 60) * kSecond;
+  if (pg::guc_sync_interval_s > 0) backoff = std::min<int64_t>(backoff, pg::guc_sync_interval_s * kSecond);
+  effects_.log("reconcile with storcon failed (retry in " + std::to_string(backoff / kSecond) + " s): " + why);
+  finish(error_reply(503, "could not reconcile with storcon: " + why));
+  next_due_us_ = clock_.now_us() + backoff;
+}
+
+void Reconciler::cancel(const std::string& why) {
+  if (pass_ == 0 || applying_) return;
+  for (const auto& [id, key] : transfers_) fetcher_.cancel(id);
+  transfers_.clear();
+  effects_.log("reconcile pass cancelled: " + why);
+  finish(error_reply(503, "the reconcile pass was cancelled: " + why));
 }
 
 nlohmann::json Reconciler::status() const {
-  nlohmann::json r = {{"running", fetching_},
+  int64_t now = clock_.now_us();
+  auto seconds = [](int64_t us) { return nlohmann::json(us / kSecond); };
+  nlohmann::json r = {{"running", pass_ != 0},
                       {"failures_in_a_row", failures_},
                       {"last_error", last_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error_)},
-                      {"seconds_since_success",
-                       last_success_us_ ? nlohmann::json((now_us() - last_success_us_) / kSecond) : nlohmann::json(nullptr)},
-                      {"next_in_seconds",
-                       next_due_us_ < 0 ? nlohmann::json(nullptr)
-                                        : nlohmann::json(std::max<long long>(0, (next_due_us_ - now_us()) / kSecond))}};
-  return {{"reconcile", r}};
+                      {"seconds_since_success", last_success_us_ ? seconds(now - last_success_us_) : nlohmann::json(nullptr)},
+                      {"next_in_seconds", next_due_us_ == INT64_MAX ? nlohmann::json(nullptr)
+                                                                    : seconds(std::max<int64_t>(0, next_due_us_ - now))}};
+  return r;
 }
 
 }  // namespace storcon::worker

@@ -1,18 +1,31 @@
-// The hook worker's main loop (the worker_spi / autoprewarm pattern): die on SIGTERM (exit 1, so
-// pg_terminate_backend leads to a restart after bgw_restart_time; postmaster shutdown does not
-// restart it), SignalHandlerForConfigReload on SIGHUP, and one wait set holding the latch,
-// postmaster death and libmicrohttpd's epoll fd. An ERROR outside a handled path is promoted to
-// FATAL in a background worker: exit 1, restart.
-#include "bgworker/notification_queue.hpp"
+// The hook worker: the canonical worker loop (worker_spi, autoprewarm), with every call into
+// PostgreSQL through pg_call so that no ERROR longjmps over the loop's C++ objects. One wait set
+// holds the latch, postmaster death, libmicrohttpd's epoll fd and the fetcher's; each wake-up runs
+// interrupts, a pending reload, finished transfers, new requests, deadlines and the reconcile
+// schedule, in that order, and answers whatever became ready. Nothing waits on a fixed period.
+//
+// Signals and their meaning:
+// - SIGHUP: the postmaster reloaded the configuration (a write of ours, or anyone's): re-read it
+//   and let the state machine verify pending writes.
+// - SIGINT (pg_cancel_backend): stops what the worker is doing (the running reconcile pass); the
+//   worker itself carries on serving.
+// - SIGTERM (pg_terminate_backend, shutdown): die(); the worker exits with code 1 and the
+//   postmaster restarts it after bgw_restart_time (1 s), unless the server is shutting down.
+#include "bgworker/audit_log.hpp"
 #include "bgworker/hook_auth_setup.hpp"
 #include "bgworker/http_server.hpp"
 #include "bgworker/pg_env.hpp"
 #include "bgworker/reconciler.hpp"
+#include "bgworker/worker_effects.hpp"
+#include "control/hook_engine.hpp"
+#include "control/ids.hpp"
+#include "control/json_fields.hpp"
 #include "extension/gucs.hpp"
+#include "extension/worker_shmem.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <climits>
+#include <ctime>
 
 extern "C" {
 #include "pgstat.h"
@@ -30,109 +43,303 @@ namespace storcon::worker {
 
 namespace {
 
-void log_server_messages(HookServer& server, NotificationQueue& queue) {
-  for (const auto& m : server.take_log()) elog(LOG, "pg_storcon hook: libmicrohttpd: %s", m.c_str());
-  for (const auto& m : queue.take_log()) elog(LOG, "pg_storcon hook: %s", m.c_str());
+void log_line(int level, const std::string& line) {
+  const char* text = line.c_str();
+  try {
+    pg::pg_call([&] { elog(level, "pg_storcon hook: %s", text); });
+  } catch (...) {  // a log line that cannot be written is not worth a crash
+  }
 }
 
-// The hook's certificate and key (PEM text), when storcon.hook_tls_cert_file is set.
-bool read_tls_files(std::string* cert, std::string* key, std::string* error) {
-  auto set = [](const char* v) { return v != nullptr && v[0] != '\0'; };
-  if (!set(pg::guc_hook_tls_cert_file) && !set(pg::guc_hook_tls_key_file)) return true;
-  if (!set(pg::guc_hook_tls_cert_file) || !set(pg::guc_hook_tls_key_file)) {
-    *error = "storcon.hook_tls_cert_file and storcon.hook_tls_key_file must be set together";
-    return false;
-  }
-  auto slurp = [](const char* path, std::string* out) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    *out = ss.str();
-    return true;
+class Worker {
+ public:
+  [[noreturn]] void serve();
+
+ private:
+  void start();
+  void iteration();
+  void on_reload();
+  void start_server();
+  void rebuild_wait_set();
+  long wait_timeout_ms() const;
+  void run_server();
+  void handle(IncomingRequest& r);
+  void reply(uint64_t id, Endpoint e, const HookReply& reply);
+  HookReply status_reply();
+  HookReply import_complete(const IncomingRequest& r);
+  void flush_logs();
+
+  SteadyClock clock_;
+  HookStats stats_;
+  AuditLog audit_;
+  AsyncFetcher fetcher_;
+  WorkerEffects effects_{fetcher_, clock_, stats_, audit_};
+  HookEngine engine_{effects_, clock_};
+  Reconciler reconciler_{fetcher_, engine_, effects_, clock_, stats_};
+  HookCredentials creds_;
+  std::unique_ptr<HookServer> server_;
+  std::string server_problem_;
+  std::string open_warning_;  // served open beyond loopback, on purpose
+  WaitEventSet* wait_set_ = nullptr;
+  std::vector<int> waited_fds_;
+  uint64_t tickets_seen_ = 0;
+  bool backoff_ = false;  // the last iteration failed: do not spin
+};
+
+void Worker::start() {
+  pg::worker_attach();
+  effects_.attach(&engine_, nullptr);
+  effects_.on_reconcile_done = [this](uint64_t pass, const HookReply& r) { reconciler_.on_applied(pass, r); };
+  reconciler_.answer_http = [this](uint64_t id, const HookReply& r) { reply(id, Endpoint::Reconcile, r); };
+  reconciler_.answer_ticket = [](uint64_t ticket, const HookReply& r) {
+    pg::reconcile_finished(ticket, r.status, r.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   };
-  if (!slurp(pg::guc_hook_tls_cert_file, cert) || !slurp(pg::guc_hook_tls_key_file, key)) {
-    *error = "cannot read the hook's TLS certificate or key file";
-    return false;
+  engine_.configure(EngineConfig{static_cast<int64_t>(pg::guc_hook_apply_timeout_ms) * 1000, 300'000, 200'000});
+  engine_.on_reload(read_in_effect());
+  // The mirror serves a cold start: with storcon down (it restarts too), ids it holds still resolve.
+  try {
+    effects_.load_catalog_from_mirror();
+  } catch (const std::exception& e) {
+    log_line(WARNING, std::string("could not load the catalog mirror (ids are resolved from storcon): ") + e.what());
   }
-  return true;
+  creds_.reload();
+  start_server();
+  rebuild_wait_set();
+  pg::pg_call([] { pgstat_report_activity(STATE_IDLE, nullptr); });
 }
 
-// (Re)reads the hook's credentials; called at start and after every reload.
-void configure_auth(NotificationQueue& queue) {
-  HookAuthSetup setup = load_hook_auth();
-  std::string warning;
-  if (!setup.auth) {
-    elog(WARNING, "pg_storcon hook: %s; every request but /healthz is refused until it is fixed",
-         setup.error.c_str());
-  } else if (setup.mode == "none" && !is_loopback(pg::guc_hook_listen_addr)) {
-    warning = "the hook listens on a non-loopback address without authentication: anyone who reaches it "
-              "can repoint this compute; set storcon.hook_jwt_public_key_file or storcon.hook_token_file";
-    elog(WARNING, "pg_storcon hook: %s", warning.c_str());
+void Worker::start_server() {
+  const HookAuthSetup& a = creds_.setup();
+  if (!a.auth) log_line(WARNING, a.error + "; every request but /healthz is refused until it is fixed");
+  if (a.refuse_to_serve) {
+    server_problem_ = "the hook listens on a non-loopback address without authentication: set "
+                      "storcon.hook_jwt_public_key_file or storcon.hook_token_file (or storcon.hook_auth = 'none' "
+                      "to serve it open on purpose); it does not serve until then";
+    log_line(WARNING, server_problem_);
+    return;
   }
-  queue.set_auth(std::move(setup), warning);
+  try {
+    auto tls = creds_.tls();
+    auto check = [this](const RequestHead& h) {
+      const HookAuthSetup& s = creds_.setup();
+      return decide_on_head(h, s.auth ? &*s.auth : nullptr, static_cast<int64_t>(std::time(nullptr)));
+    };
+    server_ = std::make_unique<HookServer>(pg::guc_hook_listen_addr, pg::guc_hook_port, check, tls ? tls->cert : "",
+                                           tls ? tls->key : "");
+    server_problem_.clear();
+    effects_.attach(&engine_, server_.get());
+    open_warning_.clear();
+    if (a.mode == "none" && !is_loopback(pg::guc_hook_listen_addr)) {
+      open_warning_ = "the hook listens on a non-loopback address without authentication (storcon.hook_auth = "
+                      "'none'): anyone who reaches it can repoint this compute";
+      log_line(WARNING, open_warning_);
+    }
+    log_line(LOG, std::string("listening on ") + (tls ? "https://" : "http://") + server_->listen() + " (auth: " +
+                      creds_.setup().mode + ")");
+  } catch (const std::exception& e) {
+    server_problem_ = e.what();
+    log_line(WARNING, std::string("the hook does not serve: ") + e.what());
+  }
 }
 
-[[noreturn]] void serve() {
-  PgHookEnv env;
-  env.read_settings();
-  std::string failure;
-  try {
-    env.load_catalog();
-  } catch (const std::exception& e) {
-    failure = e.what();
-  }
-  if (!failure.empty())
-    elog(WARNING, "pg_storcon hook: could not load the catalog mirror (%s); ids are resolved from storcon",
-         failure.c_str());
+void Worker::rebuild_wait_set() {
+  std::vector<int> fds = {fetcher_.wait_fd()};
+  if (server_)
+    for (int fd : server_->wait_fds()) fds.push_back(fd);
+  if (wait_set_ != nullptr && fds == waited_fds_) return;
+  WaitEventSet* old = wait_set_;
+  const int* fd_data = fds.data();
+  const int n = static_cast<int>(fds.size());
+  wait_set_ = nullptr;
+  pg::pg_call([&] {
+    if (old != nullptr) FreeWaitEventSet(old);
+    WaitEventSet* set = CreateWaitEventSet(TopMemoryContext, 2 + n);
+    AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
+    AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
+    for (int i = 0; i < n; i++) AddWaitEventToSet(set, WL_SOCKET_READABLE, fd_data[i], nullptr, nullptr);
+    wait_set_ = set;
+  });
+  waited_fds_ = fds;
+}
 
-  NotificationQueue queue(env);
-  configure_auth(queue);
-  Reconciler reconciler(env, queue);
-  queue.set_reconcile_handler([&](Request* r) { reconciler.request_now(r); });
-  queue.set_status_extra([&] { return reconciler.status(); });
-  reconciler.request_now(nullptr);  // converge at start: this compute may have missed notifications
-  std::unique_ptr<HookServer> server;
-  try {
-    std::string cert, key;
-    if (!read_tls_files(&cert, &key, &failure)) throw std::runtime_error(failure);
-    server = std::make_unique<HookServer>(pg::guc_hook_listen_addr, pg::guc_hook_port, queue, cert, key);
-  } catch (const std::exception& e) {
-    failure = e.what();
-  }
-  if (!server) ereport(FATAL, (errmsg("pg_storcon hook: %s", failure.c_str())));
-  queue.set_server(server.get());
-  ereport(LOG, (errmsg("pg_storcon hook listening on %s://%s",
-                       pg::guc_hook_tls_cert_file && pg::guc_hook_tls_cert_file[0] ? "https" : "http",
-                       server->listen().c_str())));
-  pgstat_report_activity(STATE_IDLE, nullptr);
+long Worker::wait_timeout_ms() const {
+  if (backoff_) return 100;
+  long t = 60'000;
+  auto until = [&](int64_t at_us) {
+    if (at_us == INT64_MAX) return;
+    int64_t ms = (at_us - clock_.now_us() + 999) / 1000;
+    t = std::min<long>(t, static_cast<long>(std::max<int64_t>(0, ms)));
+  };
+  until(engine_.next_deadline_us());
+  until(reconciler_.next_due_us());
+  long fetch = fetcher_.timeout_ms();
+  if (fetch >= 0) t = std::min(t, fetch);
+  if (effects_.has_deferred()) t = 0;
+  if (server_) t = server_->timeout_ms(t);
+  if (audit_.due()) t = std::min(t, 100L);
+  return t;
+}
 
-  for (;;) {
-    long timeout = server->timeout_ms(std::min(queue.wait_cap_ms(), reconciler.wait_cap_ms()));
-    (void)WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                            server->epoll_fd(), timeout, PG_WAIT_EXTENSION);
+void Worker::on_reload() {
+  engine_.configure(EngineConfig{static_cast<int64_t>(pg::guc_hook_apply_timeout_ms) * 1000, 300'000, 200'000});
+  if (creds_.reload() && creds_.setup().refuse_to_serve != (server_ == nullptr && !server_problem_.empty())) {
+    if (!server_ && !creds_.setup().refuse_to_serve) start_server();
+  }
+  if (server_ && creds_.tls_changed()) {
+    try {
+      auto tls = creds_.tls();
+      if (tls) {
+        server_->reload_tls(tls->cert, tls->key);
+        log_line(LOG, "the hook's certificate was reloaded");
+      }
+    } catch (const std::exception& e) {
+      log_line(WARNING, std::string("the hook keeps its previous certificate: ") + e.what());
+    }
+  }
+  reconciler_.on_reload();
+  engine_.on_reload(read_in_effect());  // verifies a pending write
+}
+
+void Worker::reply(uint64_t id, Endpoint e, const HookReply& r) {
+  stats_.count(e, r.status);
+  if (server_) server_->answer(id, r);
+}
+
+HookReply Worker::status_reply() {
+  nlohmann::json st = status_json(server_ ? server_->listen() : "", engine_.in_effect(), stats_);
+  st.update(engine_.status());
+  st["auth"] = creds_.setup().mode;
+  if (!creds_.setup().error.empty()) st["warning"] = creds_.setup().error;
+  if (!open_warning_.empty()) st["warning"] = open_warning_;
+  st["recent"] = audit_.recent();
+  st["reconcile"] = reconciler_.status();
+  st["catalog"] = {{"nodes", engine_.catalog().nodes.size()}, {"safekeepers", engine_.catalog().safekeepers.size()}};
+  return HookReply{200, st};
+}
+
+// storcon's PUT import_complete (timeline imports): accepted, recorded and logged; storcon
+// retries it every second until it gets a 2xx.
+HookReply Worker::import_complete(const IncomingRequest& r) {
+  std::string tenant, timeline, detail;
+  try {
+    auto j = parse_strict(r.body, 4);
+    tenant = normalize_hex_id(get_string(j, "tenant_id"), "tenant_id");
+    timeline = normalize_hex_id(get_string(j, "timeline_id"), "timeline_id");
+    auto error = get_opt_string(j, "error");
+    detail = error ? "import failed: " + *error : "import finished";
+  } catch (const std::exception& e) {
+    return error_reply(400, e.what());
+  }
+  audit_.add("import_complete", tenant, timeline, r.body, 200, "recorded", detail, 0);
+  effects_.log("import_complete for " + tenant + "/" + timeline + ": " + loggable(detail));
+  return HookReply{200, {{"status", "recorded"}, {"tenant_id", tenant}, {"timeline_id", timeline}}};
+}
+
+void Worker::handle(IncomingRequest& r) {
+  switch (r.endpoint) {
+    case Endpoint::NotifyAttach:
+    case Endpoint::NotifySafekeepers: {
+      effects_.track(r.id, r.endpoint);
+      int64_t deadline = r.deadline_ms > 0 ? clock_.now_us() + r.deadline_ms * 1000 : 0;
+      engine_.receive(Notification{r.id, r.endpoint, std::move(r.body), r.authorization, r.forwarded, deadline});
+      return;
+    }
+    case Endpoint::Reconcile:
+      reconciler_.request(r.id, 0);
+      return;
+    case Endpoint::ImportComplete:
+      reply(r.id, r.endpoint, import_complete(r));
+      return;
+    case Endpoint::Healthz:
+      reply(r.id, r.endpoint, HookReply{200, {{"status", "ok"}}});
+      return;
+    case Endpoint::Status:
+      reply(r.id, r.endpoint, status_reply());
+      return;
+    case Endpoint::Metrics: {
+      HookReply m{200, nullptr};
+      m.text = stats_.prometheus(engine_.in_effect());
+      m.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      reply(r.id, r.endpoint, m);
+      return;
+    }
+    default:
+      reply(r.id, r.endpoint, error_reply(404, "no such endpoint: " + loggable(r.path)));
+      return;
+  }
+}
+
+void Worker::run_server() {
+  if (!server_) return;
+  // A few rounds: answers given while handling the arrivals go out at once.
+  for (int round = 0; round < 4; round++) {
+    server_->run();
+    auto arrived = server_->take_arrived();
+    for (auto& r : arrived) handle(r);
+    effects_.run_deferred();
+    if (arrived.empty() && !server_->resumed_pending()) break;
+  }
+}
+
+void Worker::flush_logs() {
+  for (const auto& line : effects_.take_log()) log_line(LOG, line);
+  if (server_)
+    for (const auto& line : server_->take_log()) log_line(LOG, line);
+}
+
+void Worker::iteration() {
+  const long timeout = wait_timeout_ms();
+  backoff_ = false;
+  WaitEvent events[8];
+  pg::pg_call([&] {
+    (void)WaitEventSetWait(wait_set_, timeout, events, 8, PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
-    CHECK_FOR_INTERRUPTS();
-    if (ConfigReloadPending) {
-      ConfigReloadPending = false;
-      ProcessConfigFile(PGC_SIGHUP);
-      configure_auth(queue);
-      queue.on_reload();
+  });
+  pg::pg_call([] { CHECK_FOR_INTERRUPTS(); });  // a cancel is a PgError here; SIGTERM ends the process
+  if (ConfigReloadPending) {
+    ConfigReloadPending = false;
+    pg::pg_call([] { ProcessConfigFile(PGC_SIGHUP); });
+    on_reload();
+  }
+  if (uint64_t ticket = pg::reconcile_requested(); ticket > tickets_seen_) {
+    tickets_seen_ = ticket;
+    reconciler_.request(0, ticket);
+  }
+  for (auto& [id, result] : fetcher_.perform())
+    if (!effects_.on_transfer_done(id, result)) reconciler_.on_transfer_done(id, result);
+  effects_.run_deferred();
+  run_server();
+  engine_.tick();
+  reconciler_.tick();
+  effects_.run_deferred();
+  if (server_ && server_->resumed_pending()) run_server();
+  if (engine_.idle() && audit_.due())
+    for (const auto& line : audit_.flush()) log_line(LOG, line);
+  flush_logs();
+  rebuild_wait_set();
+}
+
+void Worker::serve() {
+  start();
+  for (;;) {
+    try {
+      iteration();
+    } catch (const pg::PgError& e) {
+      if (e.is_cancel()) {
+        // pg_cancel_backend: stop what the worker is doing, not the worker.
+        reconciler_.cancel("a query cancel was requested");
+        log_line(LOG, "cancel request received: the current reconcile pass (if any) was stopped; serving goes on");
+      } else {
+        log_line(WARNING, std::string("error in the worker loop (continuing): ") + e.what());
+        backoff_ = true;
+      }
+      pg::pg_call([] {
+        if (IsTransactionState()) AbortCurrentTransaction();
+      });
+    } catch (const std::exception& e) {
+      log_line(WARNING, std::string("error in the worker loop (continuing): ") + e.what());
+      backoff_ = true;
     }
-    queue.on_tick();
-    server->run();       // reads requests, answers /healthz, /status, /metrics, queues notifications
-    reconciler.tick();   // advances storcon requests without blocking; queues what differs
-    queue.pump();        // applies queued work (may resume connections)
-    // Answers of resumed connections. MHD's epoll is edge-triggered and an idle socket that is
-    // already writable raises no new event, so drive the resumed connections here rather than
-    // waiting for the next wake-up (which costs up to the loop's 1 s cap).
-    for (int i = 0; i < 4 && server->take_resumed(); i++) {
-      server->run();
-      server->run();
-      SetLatch(MyLatch);  // and go round once more without sleeping
-    }
-    if (queue.idle() && queue.audit().due()) queue.audit().flush();
-    log_server_messages(*server, queue);
   }
 }
 
@@ -146,11 +353,16 @@ void storcon_hook_worker_main(Datum) {
   BackgroundWorkerUnblockSignals();
   BackgroundWorkerInitializeConnection(storcon::pg::guc_database, nullptr, 0);
   pgstat_report_appname("pg_storcon hook");
+  char failure[512] = "stopped";
   try {
-    storcon::worker::serve();
+    static storcon::worker::Worker worker;  // static: nothing of it lives on a stack a longjmp could cross
+    worker.serve();
   } catch (const std::exception& e) {
-    // Copy out of the catch before raising: FATAL ends the process (exit 1, restarted).
-    elog(LOG, "pg_storcon hook: %s", e.what());
+    strlcpy(failure, e.what(), sizeof failure);
+  } catch (...) {
+    strlcpy(failure, "unknown exception", sizeof failure);
   }
+  // Copied out of the catch before logging; exit 1: the postmaster starts the worker again.
+  elog(LOG, "pg_storcon hook: %s", failure);
   proc_exit(1);
 }

@@ -17,7 +17,7 @@ int shard_number_of(const std::string& tenant_shard_id) {
 std::vector<ConfEntry> compute_config(const std::string& tenant_id, const std::string& timeline_id,
                                       const nlohmann::json& tenant_locate,
                                       const std::optional<nlohmann::json>& timeline_locate,
-                                      const std::vector<SafekeeperRecord>& safekeepers) {
+                                      const std::vector<SafekeeperRecord>& safekeepers, bool with_generation) {
   // The shard map, as a notify-attach for the located placement would render it.
   const auto& shards = require_field(tenant_locate, "shards");
   const auto& params = require_field(tenant_locate, "shard_params");
@@ -61,7 +61,7 @@ std::vector<ConfEntry> compute_config(const std::string& tenant_id, const std::s
     if (sk.ids.empty()) throw DecodeError("storcon lists no safekeepers for this timeline");
     SafekeeperDirectory sks;
     sks.replace(safekeepers);
-    out.push_back({kSafekeepersGuc, render_safekeepers(sk, sks)});
+    out.push_back({kSafekeepersGuc, render_safekeepers(sk, sks, with_generation)});
   }
   if (map.stripe_size) out.push_back({kStripeSizeGuc, *map.stripe_size});
   out.push_back({kConnstringGuc, map.pageserver_connstring});

@@ -16,11 +16,13 @@
 namespace storcon {
 
 // timeline_locate may be absent (storcon does not place this timeline on safekeepers): then
-// neon.safekeepers is left out. Throws DecodeError / HookError with a readable message.
+// neon.safekeepers is left out. with_generation: the "g#N:" prefix (the compute's neon speaks
+// safekeeper protocol 3). Throws DecodeError / HookError with a readable message.
 std::vector<ConfEntry> compute_config(const std::string& tenant_id, const std::string& timeline_id,
                                       const nlohmann::json& tenant_locate,
                                       const std::optional<nlohmann::json>& timeline_locate,
-                                      const std::vector<SafekeeperRecord>& safekeepers);
+                                      const std::vector<SafekeeperRecord>& safekeepers,
+                                      bool with_generation = true);
 
 // Shard number from a TenantShardId ("<tenant>" -> 0, "<tenant>-NNCC" -> NN).
 int shard_number_of(const std::string& tenant_shard_id);

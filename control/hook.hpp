@@ -1,35 +1,45 @@
-// The compute hook's decisions, independent of PostgreSQL and of the HTTP library: which endpoint a
-// path names, what a notify-attach asks for, whether it is already in effect, and the JSON of every
-// answer. bgworker/ supplies the environment (the settings in effect, the node directory) and does
-// the writing, reloading and waiting.
+// The compute hook's vocabulary, independent of PostgreSQL and of the HTTP library: the endpoints a
+// path names, the answer type, the neon settings as the worker sees them, and the counters behind
+// GET /status and GET /metrics. The decisions live in hook_router (per request, on its headers),
+// hook_plan (what a notification asks of this compute) and hook_engine (the state machine).
 #pragma once
 #include "control/guard.hpp"
 
-#include "control/auto_conf.hpp"
-#include "control/notify_attach.hpp"
-#include "control/notify_safekeepers.hpp"
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace storcon {
 
-enum class Endpoint { NotifyAttach, NotifySafekeepers, Healthz, Status, Metrics, Reconcile, NotFound };
+enum class Endpoint {
+  NotifyAttach,       // PUT  <prefix>/notify-attach        (storcon)
+  NotifySafekeepers,  // PUT  <prefix>/notify-safekeepers   (storcon)
+  ImportComplete,     // PUT  <prefix>/import_complete      (storcon, timeline imports)
+  Computes,           // PUT / DELETE /computes/<id>         (computes registering with a hub)
+  Reconcile,          // POST /reconcile                    (operators)
+  Healthz,            // GET  /healthz                      (open)
+  Status,             // GET  /status
+  Metrics,            // GET  /metrics
+  Page,               // GET  /                             (the status page)
+  NotFound,
+};
 
-// Any path prefix: ".../notify-attach" under whatever --control-plane-url carries.
+// Any path prefix for storcon's calls: ".../notify-attach" under whatever --control-plane-url carries.
 Endpoint match_endpoint(std::string_view path);
 const char* endpoint_name(Endpoint e);
-// The one method each endpoint accepts.
-const char* endpoint_method(Endpoint e);
+// Whether `method` is one the endpoint accepts, and the list for a 405's message.
+bool method_allowed(Endpoint e, std::string_view method);
+const char* allowed_methods(Endpoint e);
 
 struct HookReply {
   HookReply(int status = 200, nlohmann::json body = nullptr) : status(status), body(std::move(body)) {}
   int status;
   nlohmann::json body;
-  std::string text;  // when not empty, sent as text/plain instead of body (GET /metrics)
+  std::string text;          // when not empty, sent as is instead of body ...
+  std::string content_type;  // ... with this type (text/plain for /metrics, text/html for the page)
 };
 
 HookReply error_reply(int status, const std::string& msg);  // {"msg": ...}, storcon's error shape
@@ -41,43 +51,12 @@ struct InEffect {
   std::string pageserver_connstring;
   std::optional<int64_t> stripe_size;  // pages
   std::string safekeepers;             // neon.safekeepers
+  std::string safekeeper_proto_version;  // neon.safekeeper_proto_version, "" when neon lacks it
   bool primary = true;                 // false on a hot standby
-};
-
-class HookEnv {
- public:
-  virtual ~HookEnv() = default;
-  virtual InEffect in_effect() = 0;
-  virtual const NodeDirectory& directory() = 0;
-  virtual const SafekeeperDirectory& safekeeper_directory() = 0;
-  // Makes the directories fresh from storcon: true when they are (refreshed now, or just before this
-  // plan), false when a refresh has been started and the plan must be made again once it is done
-  // (the worker never blocks on storcon). Throws std::exception with a readable message on failure.
-  virtual bool refresh_catalog() = 0;
 };
 
 inline constexpr const char* kStripeSizeGuc = "neon.stripe_size";
 inline constexpr const char* kConnstringGuc = "neon.pageserver_connstring";
-
-struct HookPlan {
-  std::optional<HookReply> reply;   // set: answer this now, change nothing
-  std::string tenant_id;
-  // not_hosted / unchanged / rejected / unresolved / stale / replica / apply, or "refreshing": neither
-  // reply nor settings, plan again once the catalog refresh is done
-  std::string outcome;
-  std::vector<ConfEntry> settings;  // otherwise: write these in this order, reload, verify
-  HookReply applied;                // ... and answer this once they are in effect
-};
-
-HookPlan plan_attach(std::string_view body, HookEnv& env);
-HookPlan plan_safekeepers(std::string_view body, HookEnv& env);
-
-// True when the worker's view shows exactly these settings (the stripe size compared as a number).
-bool settings_in_effect(const std::vector<ConfEntry>& settings, const InEffect& now);
-
-// {"status": "applied"|"unchanged", "tenant_id", "shard_count", "stripe_size", "pageserver_connstring"}
-HookReply shard_map_reply(const char* status_word, const std::string& tenant_id,
-                          const ShardMapSettings& target);
 
 // Counters and the last notification, for GET /status and GET /metrics.
 class HookStats {
@@ -87,7 +66,7 @@ class HookStats {
   void count(Endpoint e, int status);
   // Time from receiving a notification to answering it, for those that wrote the config.
   void observe_apply(double ms);
-  // Named events: catalog_refresh, catalog_refresh_failure, storcon_error, reconcile, reconcile_failure, ...
+  // Named events: catalog_refresh, catalog_refresh_failure, storcon_error, reconcile, ...
   void event(const std::string& name) { events_[name]++; }
   uint64_t events(const std::string& name) const;
   // Prometheus text exposition (control/metrics.cpp).
@@ -108,7 +87,7 @@ class HookStats {
   double latency_sum_ms_ = 0;
 };
 
-nlohmann::json status_json(const std::string& listen, const InEffect& now, const HookStats& stats,
-                           size_t queued, bool applying);
+// {"listen", "tenant_id", "timeline_id", "in_effect", "primary"} + the counters.
+nlohmann::json status_json(const std::string& listen, const InEffect& now, const HookStats& stats);
 
 }  // namespace storcon

@@ -67,21 +67,25 @@ bool is_ipv6(std::string_view host) {
   return inet_pton(AF_INET6, h.c_str(), buf) == 1;
 }
 
+// What storcon may store as a host (any string, neon-lifecycle.md §4) narrowed to what is safe in a
+// comma-separated list of libpq URIs and in postgresql.auto.conf: letters, digits, '-', '_' and
+// dots between non-empty labels, one trailing dot allowed (an absolute FQDN), labels of any length,
+// at most 253 characters before that dot. No comma, quote, space, '@', '/', ':' or control byte.
 bool valid_hostname(std::string_view host) {
-  if (host.empty() || host.size() > 253) return false;
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (host.empty() || host.size() > 253 || host.front() == '-') return false;
   size_t label = 0;
-  for (size_t i = 0; i < host.size(); i++) {
-    char c = host[i];
+  for (char c : host) {
     if (c == '.') {
-      if (label == 0 || host[i - 1] == '-') return false;
+      if (label == 0) return false;
       label = 0;
       continue;
     }
     bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && !(c == '-' && label > 0) && c != '_') return false;
-    if (++label > 63) return false;
+    if (!alnum && c != '-' && c != '_') return false;
+    label++;
   }
-  return label > 0 && host.back() != '-';
+  return label > 0;
 }
 }  // namespace
 

@@ -88,8 +88,9 @@ std::vector<int64_t> missing_safekeepers(const SafekeepersRequest& req, const Sa
   return out;
 }
 
-std::string render_safekeepers(const SafekeepersRequest& req, const SafekeeperDirectory& dir) {
-  std::string out = "g#" + std::to_string(req.generation) + ":";
+std::string render_safekeepers(const SafekeepersRequest& req, const SafekeeperDirectory& dir,
+                               bool with_generation) {
+  std::string out = with_generation ? "g#" + std::to_string(req.generation) + ":" : "";
   for (size_t i = 0; i < req.ids.size(); i++) {
     const SafekeeperRecord* sk = dir.find(req.ids[i]);
     if (sk == nullptr) throw HookError(503, "safekeeper " + std::to_string(req.ids[i]) + " is unknown");

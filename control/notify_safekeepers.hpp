@@ -48,10 +48,12 @@ class SafekeeperDirectory {
 // Ids of the request that the directory does not know, ascending.
 std::vector<int64_t> missing_safekeepers(const SafekeepersRequest& req, const SafekeeperDirectory& dir);
 
-// "g#3:sk2:5454,sk3:5454", entries in the order of the body. Throws HookError(503) when an id is
-// unknown or a record's host/port cannot be written safely (IPv6 literals included: Neon's parser
-// takes the host to be everything before the first ':').
-std::string render_safekeepers(const SafekeepersRequest& req, const SafekeeperDirectory& dir);
+// "g#3:sk2:5454,sk3:5454", entries in the order of the body; without the "g#N:" prefix when
+// with_generation is false (a compute whose walproposer speaks protocol 2 stops with FATAL on it).
+// Throws HookError(503) when an id is unknown or a record's host/port cannot be written safely
+// (IPv6 literals included: Neon's parser takes the host to be everything before the first ':').
+std::string render_safekeepers(const SafekeepersRequest& req, const SafekeeperDirectory& dir,
+                               bool with_generation = true);
 
 // A neon.safekeepers value as the walproposer reads it: an optional "g#<n>:" prefix, then
 // comma-separated host:port entries. generation is 0 without the prefix; "" is an empty list.

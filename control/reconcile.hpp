@@ -6,7 +6,7 @@
 #include "control/guard.hpp"
 
 #include "control/auto_conf.hpp"
-#include "control/hook.hpp"
+#include "control/hook_plan.hpp"
 
 #include <string>
 #include <vector>

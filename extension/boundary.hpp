@@ -1,15 +1,21 @@
-// The C++/PostgreSQL error boundary, in two helpers (the pg_duckdb pattern):
-//  - pg_call(f): run PostgreSQL code that may ereport(ERROR) from C++. The error is caught with
-//    PG_TRY, copied, and rethrown as a C++ PgError, so no longjmp crosses C++ frames.
-//  - run_guarded(f): the body of every extern "C" entry point. C++ exceptions are caught, and the
-//    PostgreSQL error is raised only after the catch block has ended.
-// Lambdas given to pg_call must hold no objects with destructors of their own.
+// The PostgreSQL -> C++ boundary, the pg_duckdb discipline in two helpers:
+//  - pg_call(f): runs PostgreSQL code that may ereport(ERROR) from C++. The ERROR is caught with
+//    PG_TRY inside this one frame, its fields are COPIED into a C++ exception that owns them
+//    (PgError), the error state is flushed, and the exception is thrown after PG_END_TRY: no
+//    longjmp ever crosses a C++ frame, and no exception points into memory a later
+//    AbortCurrentTransaction() frees. The lambda must hold no object with a destructor (a longjmp
+//    out of it would skip it); a C++ exception it throws is carried past PG_END_TRY and rethrown.
+//  - run_guarded(f): the body of every extern "C" entry point (SQL functions). Every C++
+//    exception is caught and the PostgreSQL error is raised only after the catch block has ended.
+// The opposite direction (C libraries calling back into C++) is control/callback_guard.hpp.
 #pragma once
 
 #include "extension/pg.hpp"
 
 #include <exception>
+#include <optional>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace storcon::pg {
@@ -19,43 +25,60 @@ struct IoError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A PostgreSQL error caught by pg_call; owns a copy of the ErrorData (palloc'd).
+// A PostgreSQL ERROR caught by pg_call, with its fields copied.
 class PgError : public std::exception {
  public:
-  explicit PgError(ErrorData* edata) : edata_(edata) {}
-  const char* what() const noexcept override { return edata_->message ? edata_->message : "error"; }
-  ErrorData* edata() const { return edata_; }
+  PgError(int sqlerrcode, std::string message, std::string detail, std::string hint)
+      : sqlerrcode_(sqlerrcode), message_(std::move(message)), detail_(std::move(detail)), hint_(std::move(hint)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+  int sqlerrcode() const { return sqlerrcode_; }
+  const std::string& detail() const { return detail_; }
+  const std::string& hint() const { return hint_; }
+  // A query cancel, statement timeout or similar interrupt (not a failure of the work itself).
+  bool is_cancel() const { return sqlerrcode_ == ERRCODE_QUERY_CANCELED; }
 
  private:
-  ErrorData* edata_;
+  int sqlerrcode_;
+  std::string message_, detail_, hint_;
 };
+
+namespace detail {
+// The current error's fields, copied; the error state is flushed. Called in PG_CATCH only.
+PgError take_error(MemoryContext caller_context) noexcept;
+}  // namespace detail
 
 template <typename F>
 void pg_call(F&& f) {
   MemoryContext caller_context = CurrentMemoryContext;
-  ErrorData* volatile edata = nullptr;  // volatile: assigned after the longjmp
+  // Both assigned only in this frame, after a longjmp or a throw: nothing here is skipped.
+  std::optional<PgError> caught;
+  std::exception_ptr thrown;
   PG_TRY();
   {
-    f();
+    // A C++ exception must not leave PG_TRY either: PG_exception_stack would be left pointing
+    // into this frame.
+    try {
+      f();
+    } catch (...) {
+      thrown = std::current_exception();
+    }
   }
   PG_CATCH();
   {
-    MemoryContextSwitchTo(caller_context);
-    edata = CopyErrorData();
-    FlushErrorState();
+    caught.emplace(detail::take_error(caller_context));
   }
   PG_END_TRY();
-  if (edata != nullptr) throw PgError(edata);
+  if (thrown) std::rethrow_exception(thrown);
+  if (caught) throw std::move(*caught);
 }
 
 // What run_guarded saw go wrong, kept in palloc'd C data so it survives leaving the catch block.
 struct PendingError {
-  ErrorData* pg = nullptr;  // a PostgreSQL error to rethrow as it was
   int sqlerrcode = 0;
   char* message = nullptr;
   char* detail = nullptr;
   char* hint = nullptr;
-  bool cancelled = false;  // a storcon call stopped for an interrupt: let CHECK_FOR_INTERRUPTS speak
+  bool cancelled = false;  // an interrupt stopped the work: let CHECK_FOR_INTERRUPTS raise it
 };
 
 // Fills `out` from the exception currently being handled. Call only inside a catch block.

@@ -3,6 +3,12 @@
 #include "extension/boundary.hpp"
 #include "extension/storcon_call.hpp"
 
+#include <stdexcept>
+
+extern "C" {
+#include "utils/jsonb.h"
+}
+
 namespace storcon::pg {
 
 CatalogSnapshot fetch_catalog(StorconClient& client) {
@@ -12,73 +18,57 @@ CatalogSnapshot fetch_catalog(StorconClient& client) {
   return snap;
 }
 
-CatalogCounts mirror_catalog(const CatalogSnapshot& snapshot) {
-  const std::string nodes = node_rows(snapshot.nodes).dump();
-  const std::string sks = safekeeper_rows(snapshot.safekeepers).dump();
-  const char* nodes_text = nodes.c_str();
-  const char* sks_text = sks.c_str();
-  CatalogCounts counts;
-  pg_call([&] {
-    Oid types[2] = {TEXTOID, TEXTOID};
-    Datum values[2] = {CStringGetTextDatum(nodes_text), CStringGetTextDatum(sks_text)};
-    SPI_connect();
-    int rc = SPI_execute_with_args(
-        "SELECT storcon._mirror_nodes($1::jsonb), storcon._mirror_safekeepers($2::jsonb)", 2,
-        types, values, nullptr, false, 1);
-    if (rc != SPI_OK_SELECT || SPI_processed != 1)
-      elog(ERROR, "pg_storcon: mirroring the catalog failed: %s", SPI_result_code_string(rc));
-    bool isnull;
-    counts.nodes = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-    counts.safekeepers =
-        DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-    SPI_finish();
-  });
-  return counts;
-}
-
-bool mirror_tables_exist() {
-  bool exists = false;
-  pg_call([&] {
-    SPI_connect();
-    int rc = SPI_execute("SELECT pg_catalog.to_regclass('storcon.nodes') IS NOT NULL", true, 1);
-    bool isnull;
-    exists = rc == SPI_OK_SELECT && SPI_processed == 1 &&
-             DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-    SPI_finish();
-  });
-  return exists;
-}
-
 namespace {
-// Every row of a mirror table as a JSON array (one SPI query, decoded in C++).
-nlohmann::json table_rows(const char* table) {
-  char* text = nullptr;
+// fn(rows jsonb) -> integer, called by OID.
+int call_mirror_function(Oid fn, const std::string& rows) {
+  const char* text = rows.c_str();
+  Datum arg = 0;
+  pg_call([&] { arg = DirectFunctionCall1(jsonb_in, CStringGetDatum(text)); });
+  return DatumGetInt32(call_member(fn, 1, arg));
+}
+
+// Each row of a member table as a JSON object (row_to_json, schema-qualified, no search_path).
+std::vector<nlohmann::json> table_rows(const ExtensionObjects& ext, Oid table) {
+  const std::string query = "SELECT pg_catalog.row_to_json(t)::text FROM " + qualified_table(ext, table) + " t";
+  const char* sql = query.c_str();
+  std::vector<nlohmann::json> rows;
+  uint64 n = 0;
   pg_call([&] {
     SPI_connect();
-    char* query = psprintf("SELECT pg_catalog.coalesce(pg_catalog.jsonb_agg(t)::text, '[]') FROM %s t", table);
-    int rc = SPI_execute(query, true, 1);
-    if (rc != SPI_OK_SELECT || SPI_processed != 1)
-      elog(ERROR, "pg_storcon: reading %s failed: %s", table, SPI_result_code_string(rc));
-    char* v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-    text = v ? MemoryContextStrdup(TopTransactionContext, v) : nullptr;
-    SPI_finish();
+    if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "pg_storcon: could not read %s", sql);
+    n = SPI_processed;
   });
-  return text ? nlohmann::json::parse(text) : nlohmann::json::array();
+  try {
+    for (uint64 i = 0; i < n; i++) {
+      char* text = nullptr;
+      pg_call([&] { text = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1); });
+      if (text != nullptr) rows.push_back(nlohmann::json::parse(text));
+    }
+  } catch (...) {
+    pg_call([] { SPI_finish(); });
+    throw;
+  }
+  pg_call([] { SPI_finish(); });
+  return rows;
 }
 }  // namespace
 
-std::vector<NodeRecord> load_mirrored_nodes() {
-  std::vector<NodeRecord> out;
-  if (!mirror_tables_exist()) return out;
-  for (const auto& row : table_rows("storcon.nodes")) out.push_back(node_from_row(row));
-  return out;
+CatalogCounts mirror_catalog(const ExtensionObjects& ext, const CatalogSnapshot& snapshot) {
+  if (!OidIsValid(ext.mirror_nodes) || !OidIsValid(ext.mirror_safekeepers))
+    throw std::runtime_error("the extension's mirror functions are unavailable: " + ext.problem);
+  CatalogCounts counts;
+  counts.nodes = call_mirror_function(ext.mirror_nodes, node_rows(snapshot.nodes).dump());
+  counts.safekeepers = call_mirror_function(ext.mirror_safekeepers, safekeeper_rows(snapshot.safekeepers).dump());
+  return counts;
 }
 
-std::vector<SafekeeperRecord> load_mirrored_safekeepers() {
-  std::vector<SafekeeperRecord> out;
-  if (!mirror_tables_exist()) return out;
-  for (const auto& row : table_rows("storcon.safekeepers")) out.push_back(decode_safekeeper(row));
-  return out;
+CatalogSnapshot load_mirror(const ExtensionObjects& ext) {
+  CatalogSnapshot snap;
+  if (OidIsValid(ext.nodes))
+    for (const auto& row : table_rows(ext, ext.nodes)) snap.nodes.push_back(node_from_row(row));
+  if (OidIsValid(ext.safekeepers))
+    for (const auto& row : table_rows(ext, ext.safekeepers)) snap.safekeepers.push_back(decode_safekeeper(row));
+  return snap;
 }
 
 }  // namespace storcon::pg
@@ -91,7 +81,7 @@ Datum storcon_sync_catalog(PG_FUNCTION_ARGS) {
   storcon::pg::CatalogCounts counts;
   storcon::pg::run_guarded([&] {
     auto snapshot = storcon::pg::fetch_catalog(storcon::pg::storcon_client());
-    counts = storcon::pg::mirror_catalog(snapshot);
+    counts = storcon::pg::mirror_catalog(storcon::pg::lookup_extension_objects(), snapshot);
   });
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   InitMaterializedSRF(fcinfo, 0);

@@ -1,8 +1,11 @@
-// Mirroring storcon's node and safekeeper lists into storcon.nodes / storcon.safekeepers.
+// Mirroring storcon's node and safekeeper lists into the extension's tables storcon.nodes and
+// storcon.safekeepers, and reading them back (the hook worker's directory at a cold start). Every
+// object is reached through ExtensionObjects: by OID, and only if it belongs to the extension.
 #pragma once
 
 #include "control/catalog.hpp"
 #include "control/storcon_client.hpp"
+#include "extension/ext_objects.hpp"
 
 namespace storcon::pg {
 
@@ -19,15 +22,11 @@ struct CatalogCounts {
 // GET /control/v1/node and /control/v1/safekeeper, decoded strictly. No PostgreSQL calls.
 CatalogSnapshot fetch_catalog(StorconClient& client);
 
-// Replace the mirror tables' contents with the snapshot, through SPI, in the caller's transaction.
-CatalogCounts mirror_catalog(const CatalogSnapshot& snapshot);
+// Replaces the mirror tables' contents with the snapshot, in the caller's transaction. Throws
+// std::runtime_error when the extension's functions are missing or not its own.
+CatalogCounts mirror_catalog(const ExtensionObjects& ext, const CatalogSnapshot& snapshot);
 
-// Whether storcon.nodes exists in this database (the extension is installed here).
-bool mirror_tables_exist();
-
-// Every row of storcon.nodes (the worker's directory is loaded from it). Empty when the extension
-// is not installed in this database.
-std::vector<NodeRecord> load_mirrored_nodes();
-std::vector<SafekeeperRecord> load_mirrored_safekeepers();
+// Every row of the mirror tables, in the caller's transaction (empty when they are absent).
+CatalogSnapshot load_mirror(const ExtensionObjects& ext);
 
 }  // namespace storcon::pg

@@ -1,7 +1,10 @@
-// Writes settings into postgresql.auto.conf with ALTER SYSTEM semantics, but as ONE durable
-// replacement of the file: the settings of a batch are validated first, then the file is
-// rewritten under AutoFileLock (the lock ALTER SYSTEM takes), fsynced and renamed into place.
-// The file is therefore either fully old or fully new, never one setting new and the other old.
+// Writes settings into postgresql.auto.conf with ALTER SYSTEM semantics, as ONE durable
+// replacement of the file under AutoFileLock (the lock ALTER SYSTEM takes): the values are
+// validated first with the settings' own checks, the new contents rendered by control/auto_conf,
+// and the file replaced with the minimal crash-safe protocol (write a temporary file, fsync it,
+// rename it over postgresql.auto.conf, fsync the directory). The temporary file is durable before
+// the rename and the rename is atomic, so after a crash at any point the file is either fully old
+// or fully new; the directory fsync makes the rename itself durable.
 #pragma once
 
 #include "control/auto_conf.hpp"
@@ -11,16 +14,21 @@
 
 namespace storcon::pg {
 
-// Throws PgError when a value would be rejected by the setting's own checks (range, check hook).
-void validate_settings(const std::vector<ConfEntry>& set);
+struct ConfWrite {
+  bool ok = false;
+  std::string error;               // !ok: why
+  bool file_replaced = false;      // !ok although the new file is in place (the directory fsync failed)
+  std::vector<ConfEntry> before;   // the file's entries before the write
+};
 
-// Applies the edit (remove + append, in order) and returns the file's entries from before it.
-// Runs in the caller's transaction; throws PgError, leaving the old file in place.
-std::vector<ConfEntry> edit_auto_conf_file(const std::vector<ConfEntry>& set,
-                                           const std::vector<std::string>& remove);
+// Sets `set` (each replacing every entry of its name, appended in order) and removes `remove`.
+// Never throws for a refused value or an I/O failure (they are reported); throws only for
+// out-of-memory. Runs outside any transaction.
+ConfWrite edit_auto_conf_file(const std::vector<ConfEntry>& set, const std::vector<std::string>& remove = {});
 
-// The edit that undoes `set` given the entries from before it.
-void undo_edit(const std::vector<ConfEntry>& before, const std::vector<ConfEntry>& set,
-               std::vector<ConfEntry>* undo_set, std::vector<std::string>* undo_remove);
+// Puts back `before` for each entry of `written` whose value in the file is still the written one
+// (an ALTER SYSTEM of the same setting since then is kept). Returns one sentence saying what was
+// done.
+std::string undo_auto_conf_edit(const std::vector<ConfEntry>& written, const std::vector<ConfEntry>& before);
 
 }  // namespace storcon::pg

@@ -12,7 +12,7 @@ int guc_connect_timeout_ms = 2000;
 int guc_request_timeout_ms = 35000;
 char* guc_hook_listen_addr = nullptr;
 int guc_hook_port = 3000;
-int guc_hook_apply_timeout_ms = 5000;
+int guc_hook_apply_timeout_ms = 8000;
 char* guc_hook_jwt_public_key_file = nullptr;
 char* guc_hook_jwt_scope = nullptr;
 char* guc_hook_token_file = nullptr;
@@ -23,6 +23,12 @@ char* guc_hook_tls_key_file = nullptr;
 char* guc_ca_file = nullptr;
 char* guc_hook_forward_token_file = nullptr;
 int guc_notifications_max_rows = 10000;
+bool guc_hook_auth_none = false;
+namespace {
+int guc_hook_auth = 0;  // 0 = auto, 1 = none
+const struct config_enum_entry kHookAuthValues[] = {{"auto", 0, false}, {"none", 1, false}, {nullptr, 0, false}};
+void assign_hook_auth(int value, void*) { guc_hook_auth_none = value == 1; }
+}  // namespace
 
 namespace {
 
@@ -96,10 +102,16 @@ void define_gucs() {
                           nullptr, nullptr);
   DefineCustomIntVariable(
       "storcon.hook_apply_timeout",
-      "How long the hook waits for a written configuration to take effect before answering.",
-      "storcon gives up on a hook call after 10 s, so this stays below that.",
-      &guc_hook_apply_timeout_ms, 5000, 100, 9000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+      "The longest any hook answer takes: catalog refreshes, the reload and forwards included.",
+      "storcon gives up on a hook call after 10 s, so this stays below that. What is not done by then "
+      "is answered 503 (storcon retries) and finished or undone later.",
+      &guc_hook_apply_timeout_ms, 8000, 100, 9500, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
       nullptr);
+  DefineCustomEnumVariable(
+      "storcon.hook_auth", "'none' lets the hook serve without credentials beyond loopback.",
+      "With 'auto' (the default), a hook that listens on a non-loopback address without "
+      "storcon.hook_jwt_public_key_file or storcon.hook_token_file does not serve at all.",
+      &guc_hook_auth, 0, kHookAuthValues, PGC_SIGHUP, 0, nullptr, assign_hook_auth, nullptr);
   DefineCustomStringVariable(
       "storcon.hook_jwt_public_key_file",
       "Ed25519 public key (SPKI PEM) that hook requests' EdDSA JWTs must be signed with.",

@@ -1,55 +1,29 @@
-// storcon.reconcile(): ask this server's hook worker to reconcile with storcon now, and return what
-// it changed. The worker does the work (it owns the apply queue, so a reconcile never races a
-// notification); this function calls its POST /reconcile over the local network.
-#include "control/storcon_client.hpp"
+// storcon.reconcile(): the rows of the hook worker's answer. The request and the wait are
+// extension/worker_shmem.cpp (shared memory and the worker's latch: no HTTP to itself); this file
+// turns the worker's JSON answer into rows (setting, old_value, new_value) or an error.
 #include "extension/boundary.hpp"
-#include "extension/gucs.hpp"
 
-#include <memory>
+#include <nlohmann/json.hpp>
 
-extern "C" {
-PG_FUNCTION_INFO_V1(storcon_reconcile);
-}
+namespace storcon::pg {
 
-namespace {
-// The bgworker's hook, reached from this machine.
-std::string local_hook_url() {
-  std::string addr = storcon::pg::guc_hook_listen_addr ? storcon::pg::guc_hook_listen_addr : "127.0.0.1";
-  if (addr == "0.0.0.0" || addr.empty()) addr = "127.0.0.1";
-  if (addr == "::") addr = "::1";
-  if (addr.find(':') != std::string::npos) addr = "[" + addr + "]";
-  bool tls = storcon::pg::guc_hook_tls_cert_file && storcon::pg::guc_hook_tls_cert_file[0] != '\0';
-  return (tls ? "https://" : "http://") + addr + ":" + std::to_string(storcon::pg::guc_hook_port);
-}
-
-bool interrupt_pending() { return InterruptPending && (QueryCancelPending || ProcDiePending); }
-}  // namespace
-
-Datum storcon_reconcile(PG_FUNCTION_ARGS) {
-  if (storcon::pg::guc_hook_port == 0)
-    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                    errmsg("the pg_storcon hook worker is disabled (storcon.hook_port = 0)")));
+void emit_reconcile_rows(FunctionCallInfo fcinfo, int status, const char* json) {
   int n = 0;
   char** cells = nullptr;  // n rows x 3 columns, palloc'd
-  storcon::pg::run_guarded([&] {
-    static std::unique_ptr<storcon::StorconClient> client;
-    if (!client) client = std::make_unique<storcon::StorconClient>(interrupt_pending);
-    storcon::ClientOptions o;
-    o.base_url = local_hook_url();
-    o.connect_timeout_ms = 2000;
-    o.request_timeout_ms = 60000;
-    // This machine's own hook: its certificate names the compute, not the loopback address we dial.
-    o.verify_peer = false;
-    client->set_options(o);
-    nlohmann::json answer = client->call("POST", "/reconcile");
-    const auto& changes = answer.at("changes");
-    storcon::pg::pg_call([&] { cells = static_cast<char**>(palloc0(sizeof(char*) * 3 * (changes.size() + 1))); });
+  run_guarded([&] {
+    nlohmann::json answer = nlohmann::json::parse(json, nullptr, false);
+    if (answer.is_discarded() || !answer.is_object()) throw std::runtime_error("the hook worker's answer is not JSON");
+    if (status != 200) {
+      std::string msg = answer.value("msg", std::string("the reconcile failed"));
+      throw PgError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg, "", "See /status of the hook and the server log.");
+    }
+    const nlohmann::json changes = answer.value("changes", nlohmann::json::array());
+    pg_call([&] { cells = static_cast<char**>(palloc0(sizeof(char*) * 3 * (changes.size() + 1))); });
     for (const auto& c : changes) {
-      std::string v[3] = {c.at("setting").get<std::string>(), c.at("old_value").get<std::string>(),
-                          c.at("new_value").get<std::string>()};
+      std::string v[3] = {c.value("setting", ""), c.value("old_value", ""), c.value("new_value", "")};
       for (int i = 0; i < 3; i++) {
         const char* s = v[i].c_str();
-        storcon::pg::pg_call([&] { cells[n * 3 + i] = pstrdup(s); });
+        pg_call([&] { cells[n * 3 + i] = pstrdup(s); });
       }
       n++;
     }
@@ -62,5 +36,6 @@ Datum storcon_reconcile(PG_FUNCTION_ARGS) {
     for (int i = 0; i < 3; i++) values[i] = CStringGetTextDatum(cells[r * 3 + i]);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
-  return (Datum)0;
 }
+
+}  // namespace storcon::pg

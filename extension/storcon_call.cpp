@@ -8,7 +8,6 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 namespace storcon::pg {
 
@@ -17,27 +16,29 @@ namespace {
 // Polled by libcurl's progress callback: only reads flags set by PostgreSQL's signal handlers.
 bool interrupt_pending() { return InterruptPending && (QueryCancelPending || ProcDiePending); }
 
-std::string read_token_file(const char* path) {
+}  // namespace
+
+std::string read_token_file(const char* path, const char* setting) {
   if (path == nullptr || path[0] == '\0') return {};
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    // The path and contents stay out of the message: the setting is superuser-only.
-    throw IoError(std::string("could not read the file named by storcon.jwt_token_file: ") +
-                             strerror(errno));
+    // The path and contents stay out of the message: the settings are superuser-only.
+    throw IoError(std::string("could not read the file named by ") + setting + ": " + strerror(errno));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
+  std::string token;
+  char buf[4096];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    token.append(buf, static_cast<size_t>(in.gcount()));
+    if (token.size() > 16 * 1024) throw IoError(std::string("the file named by ") + setting + " is too large for a token");
+  }
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
     token.pop_back();
   if (token.find_first_of("\r\n") != std::string::npos)
-    throw IoError("the file named by storcon.jwt_token_file must hold one token on one line");
+    throw IoError(std::string("the file named by ") + setting + " must hold one token on one line");
   return token;
 }
 
-}  // namespace
-
-std::string storcon_token() { return read_token_file(guc_jwt_token_file); }
+std::string storcon_token() { return read_token_file(guc_jwt_token_file, "storcon.jwt_token_file"); }
 
 StorconClient& storcon_client() {
   static std::unique_ptr<StorconClient> client;
@@ -45,7 +46,7 @@ StorconClient& storcon_client() {
   ClientOptions o;
   o.base_url = guc_url ? guc_url : "";
   if (o.base_url.empty()) throw std::invalid_argument("storcon.url is not set");
-  o.token = read_token_file(guc_jwt_token_file);
+  o.token = storcon_token();
   o.connect_timeout_ms = guc_connect_timeout_ms;
   o.request_timeout_ms = guc_request_timeout_ms;
   o.ca_file = guc_ca_file ? guc_ca_file : "";

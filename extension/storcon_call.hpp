@@ -13,5 +13,7 @@ StorconClient& storcon_client();
 
 // The token from storcon.jwt_token_file ("" when unset). Throws IoError.
 std::string storcon_token();
+// A one-line token from the file a setting names ("" when unset); bounded. Throws IoError.
+std::string read_token_file(const char* path, const char* setting);
 
 }  // namespace storcon::pg

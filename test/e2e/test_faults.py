@@ -338,7 +338,7 @@ class StorconAndFileFaultsTest(Base):
         subprocess.run(["chattr", "-i", auto], check=True)
         self.check_unwritable(lambda: subprocess.run(["chattr", "+i", auto], check=True),
                               lambda: subprocess.run(["chattr", "-i", auto], check=True),
-                              ['"postgresql.auto.conf"', "Operation not permitted"])
+                              ["to postgresql.auto.conf", "Operation not permitted"])
 
     # 7 ---------------------------------------------------------------------------------------
     def test_07_reload_that_does_not_take_the_values_restores_the_file(self):

@@ -192,8 +192,9 @@ class HookTest(unittest.TestCase):
                            5, what="apply in flight")
                 self.assertEqual(http("GET", self.url + "/healthz", timeout=2)[0], 200)
                 status, reply = pending.result(timeout=15)
-            # written and durable, not yet in effect: 423, so storcon re-sends later
-            self.assertEqual(status, 423, reply)
+            # written and durable, not yet in effect: 503 within the deadline (storcon retries; a
+            # 423 would make it stop retrying, contract §1.4)
+            self.assertEqual(status, 503, reply)
             self.assertIn(f"'{conn(2)}'".encode(), self.pg.auto_conf())
         finally:
             os.kill(postmaster, signal.SIGCONT)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End to end: the hook's request limits. Oversized headers are refused, half-open (slow-loris)
-connections do not starve a real request, and an unauthenticated hook on a non-loopback address is
-flagged in the log and in /status."""
+connections do not starve a real request, and a hook served open on a non-loopback address on
+purpose (storcon.hook_auth = 'none') is flagged in the log and in /status."""
 import json
 import os
 import socket
@@ -18,7 +18,8 @@ class LimitsTest(unittest.TestCase):
         cls.sim = Simulator(args=["--seed-nodes", "2"])
         cls.port = free_port()
         cls.pg = Cluster("limits", settings={"storcon.url": f"'{cls.sim.url}'", "storcon.hook_port": str(cls.port),
-                                             "storcon.hook_listen_addr": "'0.0.0.0'", "storcon.sync_interval": "0"})
+                                             "storcon.hook_listen_addr": "'0.0.0.0'", "storcon.hook_auth": "none",
+                                             "storcon.sync_interval": "0"})
         cls.pg.start()
         cls.url = f"http://127.0.0.1:{cls.port}"
         wait_until(lambda: http("GET", cls.url + "/healthz", timeout=2)[0] == 200, 20, what="hook")
@@ -56,6 +57,7 @@ class LimitsTest(unittest.TestCase):
         self.assertIn("without authentication", st["warning"])
         self.assertIn("WARNING:  pg_storcon hook: the hook listens on a non-loopback address without authentication",
                       self.pg.log())
+        self.assertIn("hook_auth", st["warning"])
 
 
 if __name__ == "__main__":

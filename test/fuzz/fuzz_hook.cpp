@@ -1,12 +1,13 @@
-// Why this file exists: every byte of a PUT to the hook reaches plan_attach / plan_safekeepers
-// (parse, validate, resolve, render, decide), and what they render ends in postgresql.auto.conf.
+// Why this file exists: every byte of a PUT to the hook reaches the notification state machine
+// (parse, validate, resolve, render, decide, write, verify), and what it renders ends in
+// postgresql.auto.conf.
 // libFuzzer drives that path with arbitrary input under ASan and UBSan and checks the properties
 // every plan must have, not only "no crash". The same input is also used as a value in effect
 // (neon.safekeepers as the walproposer reads it), as a node's host (what valid_host lets into the
 // connstring) and as a setting value (auto.conf quoting). Built and run by test/fuzz/run_smoke.sh
 // (CTest: fuzz.hook_smoke), which also shows the command of a long run.
 #include "control/auto_conf.hpp"
-#include "control/hook.hpp"
+#include "control/hook_engine.hpp"
 #include "control/notify_attach.hpp"
 #include "control/notify_safekeepers.hpp"
 
@@ -82,50 +83,74 @@ std::vector<SafekeeperRecord> storcon_safekeepers() {
   return v;
 }
 
-// bgworker's environment as a test double (like FakeEnv in test/unit/test_hook.cpp).
-class FuzzEnv : public HookEnv {
- public:
+// The situations a compute can be in: serving nothing (a hub), serving the contract's tenant and
+// timeline with a shard map and safekeepers in effect, a replica, and one with a neon that does not
+// understand the safekeeper generation prefix.
+constexpr int kEnvKinds = 4;
+InEffect make_env(int kind) {
   InEffect now;
-  NodeDirectory dir;
-  SafekeeperDirectory sks;
-  bool storcon_down = false;
-  bool refresh_pending = false;  // the worker has started a refresh: plan again later
+  now.safekeeper_proto_version = "3";
+  if (kind >= 1) {
+    now.tenant_id = kTenant;
+    now.timeline_id = kTimeline;
+    now.pageserver_connstring = "postgres://no_user@ps1:6400,postgres://no_user@ps2.example:6400";
+    now.stripe_size = 2048;
+    now.safekeepers = "g#2:sk1.example:5454,sk2.example:5454,sk3.example:5454";
+  }
+  if (kind == 2) now.primary = false;
+  if (kind == 3) {
+    now.safekeeper_proto_version = "";
+    now.safekeepers = "sk1.example:5454,sk2.example:5454,sk3.example:5454";
+  }
+  return now;
+}
 
-  FuzzEnv() {
-    dir.replace(known_nodes());
-    sks.replace(known_safekeepers());
+// The worker's effects as a test double: a write lands in `file`, a refresh and a forward only
+// start (the fuzzer finishes them, as the worker's loop does), every answer is checked.
+class FuzzEffects : public HookEffects {
+ public:
+  std::vector<ConfEntry> file;
+  std::vector<std::vector<ConfEntry>> writes;
+  int refreshes = 0;
+  int answers = 0;
+  HookReply last;
+
+  WriteResult write_settings(const std::vector<ConfEntry>& settings) override {
+    writes.push_back(settings);
+    WriteResult r;
+    r.ok = true;
+    r.before = file;
+    file = edit_auto_conf(file, settings);
+    return r;
   }
-  InEffect in_effect() override { return now; }
-  const NodeDirectory& directory() override { return dir; }
-  const SafekeeperDirectory& safekeeper_directory() override { return sks; }
-  bool refresh_catalog() override {
-    if (storcon_down) throw std::runtime_error("connection refused");
-    if (refresh_pending) return false;
-    dir.replace(storcon_nodes());
-    sks.replace(storcon_safekeepers());
-    return true;
+  std::string undo_settings(const std::vector<ConfEntry>&, const std::vector<ConfEntry>& before) override {
+    file = before;
+    return "restored";
   }
+  void start_catalog_refresh(int64_t) override { refreshes++; }
+  void start_forward(uint64_t, const ForwardRequest&) override {}
+  std::vector<ForwardTarget> forward_targets(const ParsedNotification&, bool) override { return {}; }
+  void answer(RequestId, const HookReply& reply) override {
+    answers++;
+    last = reply;
+  }
+  uint64_t record(const NotificationRecord& r) override {
+    (void)outcome_word(r.outcome);
+    return static_cast<uint64_t>(answers + 1);
+  }
+  void reconcile_done(uint64_t, const HookReply&) override {}
 };
 
-// The situations a compute can be in: serving anything, serving the contract's tenant and timeline
-// with a shard map and safekeepers in effect, a replica that cannot reach storcon, and one whose
-// catalog refresh is still under way.
-constexpr int kEnvKinds = 4;
-FuzzEnv make_env(int kind) {
-  FuzzEnv env;
-  if (kind == 1) {
-    env.now.tenant_id = kTenant;
-    env.now.timeline_id = kTimeline;
-    env.now.pageserver_connstring = "postgres://no_user@ps1:6400,postgres://no_user@ps2.example:6400";
-    env.now.stripe_size = 2048;
-    env.now.safekeepers = "g#2:sk1.example:5454,sk2.example:5454,sk3.example:5454";
-  } else if (kind == 2) {
-    env.now.primary = false;
-    env.storcon_down = true;
-  } else if (kind == 3) {
-    env.refresh_pending = true;
-  }
-  return env;
+class FuzzClock : public Clock {
+ public:
+  int64_t now_us() const override { return 1'000'000; }
+};
+
+InEffect view_of(const std::vector<ConfEntry>& file, InEffect base) {
+  if (auto v = find_setting(file, kConnstringGuc)) base.pageserver_connstring = *v;
+  if (auto v = find_setting(file, kStripeSizeGuc)) base.stripe_size = std::stoll(*v);
+  if (auto v = find_setting(file, kSafekeepersGuc)) base.safekeepers = *v;
+  return base;
 }
 
 // A setting value we may write: printable ASCII, nothing that needs quoting beyond the quotes.
@@ -190,80 +215,81 @@ void check_settings_file(const std::vector<ConfEntry>& settings) {
   }
 }
 
-// What every plan must satisfy, whatever the body; `again` re-plans the same body.
-template <typename Replan>
-void check_plan(HookPlan& plan, const FuzzEnv& env, bool attach, Replan again) {
-  PROPERTY(!plan.outcome.empty());
-  if (plan.outcome == "refreshing") {  // nothing to answer or write yet
-    PROPERTY(!plan.reply && plan.settings.empty());
-    return;
+// What every answer must satisfy.
+void check_reply(const HookReply& reply) {
+  PROPERTY(reply.status == 200 || reply.status == 400 || reply.status == 503);
+  PROPERTY(reply.body.is_object());
+  if (reply.status != 200) {
+    PROPERTY(reply.body.contains("msg") && reply.body["msg"].is_string());
+    PROPERTY(!reply.body["msg"].get<std::string>().empty());
   }
-  if (plan.reply) {
-    const int status = plan.reply->status;
-    PROPERTY(status == 200 || status == 400 || status == 503);
-    PROPERTY(plan.settings.empty());
-    PROPERTY(plan.reply->body.is_object());
-    PROPERTY((status == 400) == (plan.outcome == "rejected"));
-    if (status != 200) {
-      PROPERTY(plan.reply->body.contains("msg") && plan.reply->body["msg"].is_string());
-      PROPERTY(!plan.reply->body["msg"].get<std::string>().empty());
-    }
-    // bgworker/http_server.cpp dumps replies with the strict UTF-8 handler: it must not throw.
-    (void)plan.reply->body.dump();
-    return;
-  }
-  PROPERTY(plan.outcome == "apply");
-  PROPERTY(!plan.settings.empty());
-  PROPERTY(plan.applied.status == 200);
-  (void)plan.applied.body.dump();
-  for (const auto& s : plan.settings) PROPERTY(plain_value(s.value));
-  check_settings_file(plan.settings);
+  // bgworker/http_server.cpp dumps replies with replacement of bad UTF-8: it must not throw.
+  (void)reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
-  FuzzEnv after = env;
-  if (attach) {
+// What every write must satisfy, and what the values mean once in effect.
+void check_write(const std::vector<ConfEntry>& settings, Endpoint endpoint, const InEffect& now) {
+  PROPERTY(!settings.empty());
+  for (const auto& s : settings) PROPERTY(plain_value(s.value));
+  check_settings_file(settings);
+  if (endpoint == Endpoint::NotifyAttach) {
     // [neon.stripe_size], neon.pageserver_connstring: one entry per shard, each under 256 bytes.
-    const auto& conn = plan.settings.back();
+    const auto& conn = settings.back();
     PROPERTY(conn.name == kConnstringGuc);
     auto entries = split(conn.value, ',');
     PROPERTY(entries.size() <= kMaxShards);
-    PROPERTY(plan.applied.body["shard_count"] == entries.size());
     for (const auto& e : entries) {
       PROPERTY(e.compare(0, 19, "postgres://no_user@") == 0);
       PROPERTY(e.size() < kMaxConnstringEntry);
     }
-    PROPERTY((plan.settings.size() == 2) == (entries.size() > 1));
-    after.now.stripe_size.reset();
-    if (plan.settings.size() == 2) {
-      PROPERTY(plan.settings[0].name == kStripeSizeGuc);
-      after.now.stripe_size = std::stoll(plan.settings[0].value);
-      PROPERTY(*after.now.stripe_size >= 1 && *after.now.stripe_size <= INT32_MAX);
+    PROPERTY((settings.size() == 2) == (entries.size() > 1));
+    if (settings.size() == 2) {
+      PROPERTY(settings[0].name == kStripeSizeGuc);
+      long long stripe = std::stoll(settings[0].value);
+      PROPERTY(stripe >= 1 && stripe <= INT32_MAX);
     }
-    after.now.pageserver_connstring = conn.value;
   } else {
-    PROPERTY(plan.settings.size() == 1 && plan.settings[0].name == kSafekeepersGuc);
-    auto read = parse_safekeepers_setting(plan.settings[0].value);
+    PROPERTY(settings.size() == 1 && settings[0].name == kSafekeepersGuc);
+    auto read = parse_safekeepers_setting(settings[0].value);
     PROPERTY(read.has_value());
-    PROPERTY(read->generation == plan.applied.body["generation"]);
-    PROPERTY(read->generation >= 1);
     PROPERTY(!read->entries.empty() && read->entries.size() <= kMaxSafekeepers);
-    after.now.safekeepers = plan.settings[0].value;
+    // Only a neon that speaks protocol 3 gets the generation prefix (else its walproposer stops).
+    PROPERTY((read->generation >= 1) == generation_prefix_supported(now.safekeeper_proto_version));
   }
-  // Once the settings are in effect, the same notification changes nothing (storcon re-sends).
-  PROPERTY(settings_in_effect(plan.settings, after.now));
-  HookPlan second = again(after);
-  PROPERTY(second.outcome == "unchanged");
-  PROPERTY(second.reply && second.reply->status == 200 && second.settings.empty());
 }
 
-// Lane A: the bytes as a body of both endpoints, in each situation.
+// Lane A: the bytes as a body of both endpoints, in each situation, through the state machine.
 void fuzz_bodies(std::string_view body) {
   for (int kind = 0; kind < kEnvKinds; kind++) {
-    FuzzEnv env = make_env(kind);
-    HookPlan plan = plan_attach(body, env);
-    check_plan(plan, env, true, [&](FuzzEnv& e) { return plan_attach(body, e); });
-    env = make_env(kind);
-    plan = plan_safekeepers(body, env);
-    check_plan(plan, env, false, [&](FuzzEnv& e) { return plan_safekeepers(body, e); });
+    for (Endpoint endpoint : {Endpoint::NotifyAttach, Endpoint::NotifySafekeepers}) {
+      FuzzEffects fx;
+      FuzzClock clock;
+      HookEngine engine(fx, clock);
+      engine.catalog().nodes.replace(known_nodes());
+      engine.catalog().safekeepers.replace(known_safekeepers());
+      const InEffect now = make_env(kind);
+      engine.on_reload(now);
+      engine.receive(Notification{1, endpoint, std::string(body), std::nullopt, false, 0});
+      if (fx.refreshes > 0) {  // a refresh was started: storcon answers with more nodes
+        PROPERTY(fx.answers == 0);
+        engine.catalog().nodes.replace(storcon_nodes());
+        engine.catalog().safekeepers.replace(storcon_safekeepers());
+        engine.on_catalog_refreshed(true, "");
+      }
+      if (!fx.writes.empty()) {
+        PROPERTY(fx.writes.size() == 1 && fx.answers == 0);  // not answered before it is in effect
+        check_write(fx.writes[0], endpoint, now);
+        engine.on_reload(view_of(fx.file, now));
+        PROPERTY(fx.answers == 1 && fx.last.status == 200 && fx.last.body["status"] == "applied");
+        // Once in effect, the same notification changes nothing (storcon re-sends).
+        engine.receive(Notification{2, endpoint, std::string(body), std::nullopt, false, 0});
+        PROPERTY(fx.writes.size() == 1 && fx.answers == 2);
+        PROPERTY(fx.last.status == 200 && fx.last.body["status"] == "unchanged");
+      }
+      PROPERTY(fx.answers >= 1);
+      check_reply(fx.last);
+      PROPERTY(engine.idle());
+    }
   }
 }
 
@@ -278,17 +304,18 @@ void fuzz_in_effect(const std::string& value) {
       PROPERTY(e.find(',') == std::string::npos);
     }
   }
-  FuzzEnv env = make_env(1);
-  env.now.safekeepers = value;
-  HookPlan plan = plan_safekeepers(kJointBody, env);
-  PROPERTY(!plan.outcome.empty());
-  if (plan.reply) {
-    PROPERTY(plan.reply->status == 200 || plan.reply->status == 503);
-    // The reply echoes the value in effect, which PostgreSQL does not require to be UTF-8, and a
-    // strict dump() throws on invalid UTF-8 (as bgworker/http_server.cpp dumps). Dumped with
-    // replacement here, so that this lane tests the decision.
-    (void)plan.reply->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  Catalog catalog;
+  catalog.safekeepers.replace(known_safekeepers());
+  InEffect now = make_env(1);
+  now.safekeepers = value;
+  LocalPlan plan = plan_local(parse_notification(Endpoint::NotifySafekeepers, kJointBody), now, catalog, true);
+  if (plan.kind == LocalPlan::Decided) {
+    PROPERTY(plan.reply.status == 200 || plan.reply.status == 503);
+    // The reply echoes the value in effect, which PostgreSQL does not require to be UTF-8: dumped
+    // with replacement, as bgworker/http_server.cpp does.
+    (void)plan.reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
+    PROPERTY(plan.kind == LocalPlan::Write);
     PROPERTY(plan.settings.size() == 1 && plain_value(plan.settings[0].value));
     // Stale (lower generation in effect) is answered before anything is planned.
     PROPERTY(!read || read->generation <= 2);

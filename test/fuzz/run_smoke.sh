@@ -31,7 +31,7 @@ work=$(cd "$work" && pwd)
 
 # control/ sources the request path links against (hook.cpp and what it calls). A new dependency
 # shows up as an undefined reference at the link below: add its file here.
-sources=(hook notify_attach notify_safekeepers json_fields ids auto_conf catalog)
+sources=(hook hook_plan hook_engine notify_attach notify_safekeepers json_fields ids auto_conf catalog)
 flags=(-std=c++17 -O1 -gline-tables-only -fno-omit-frame-pointer -I"$src" -DSTORCON_CONTROL_BUILD
        -DPG_STORCON_VERSION=\"fuzz\")
 sanitize=-fsanitize=address,undefined

@@ -221,6 +221,26 @@ assign_connstring(const char *newval, void *extra)
 		record_shard_map(newval, false);
 }
 
+/*
+ * Neon's walproposer stops with FATAL "enabling generations requires protocol
+ * version 3" when neon.safekeepers carries a "g#N:" prefix and
+ * neon.safekeeper_proto_version is below 3 (pgxn/neon/walproposer.c).  The stub
+ * has no walproposer, so it refuses such a value outright: a compute that
+ * would stop is a value that must never be written.
+ */
+static int	safekeeper_proto_version = 3;
+
+static bool
+check_safekeepers(char **newval, void **extra, GucSource source)
+{
+	if (strncmp(*newval, "g#", 2) == 0 && safekeeper_proto_version < 3)
+	{
+		GUC_check_errdetail("enabling generations requires protocol version 3");
+		return false;
+	}
+	return true;
+}
+
 static void
 assign_safekeepers(const char *newval, void *extra)
 {
@@ -303,7 +323,7 @@ _PG_init(void)
 							   "List of Neon WAL acceptors (host:port)",
 							   NULL, &safekeepers, "",
 							   PGC_SIGHUP, GUC_LIST_INPUT,
-							   NULL, assign_safekeepers, NULL);
+							   check_safekeepers, assign_safekeepers, NULL);
 
 	/*
 	 * Loaded later (LOAD, a function call): SIGHUP GUCs only.  PostgreSQL
@@ -323,6 +343,11 @@ _PG_init(void)
 							   NULL, &tenant_id, "",
 							   PGC_POSTMASTER, 0,
 							   check_neon_id, NULL, NULL);
+	DefineCustomIntVariable("neon.safekeeper_proto_version",
+							"Version of the safekeeper protocol the walproposer speaks",
+							NULL, &safekeeper_proto_version, 3, 2, 3,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
 	DefineCustomEnumVariable("neon.compute_mode",
 							 "The compute endpoint node type",
 							 NULL, &compute_mode, 0, compute_mode_options,

@@ -1,50 +1,26 @@
-// The hook's decisions with a fake environment: routing under any prefix, the tenant filter,
-// refresh-once on an unknown node, no-op detection, and the stripe-before-connstring order.
+// What one notification asks of this compute (hook_plan): the tenant filter, id resolution
+// (NeedCatalog, then final after a refresh), no-op detection, stripe-before-connstring, the
+// safekeeper decisions and the generation prefix the compute's neon understands.
 #include <gtest/gtest.h>
 
 #include "control/auto_conf.hpp"
-#include "control/hook.hpp"
+#include "control/hook_plan.hpp"
+#include "test/unit/hook_fakes.hpp"
 
 using namespace storcon;
+using namespace storcon::test;
 
 namespace {
-const char* kTenant = "1f359dd625e519a1a4e8d7509690f6fc";
-
-NodeRecord node(int64_t id, const std::string& host) {
-  NodeRecord n;
-  n.node_id = id;
-  n.listen_pg_addr = host;
-  n.listen_pg_port = 6400;
-  return n;
+InEffect mine() {
+  InEffect e;
+  e.tenant_id = kTenant;
+  e.timeline_id = kTimeline;
+  e.safekeeper_proto_version = "3";
+  return e;
 }
 
-class FakeEnv : public HookEnv {
- public:
-  InEffect now;
-  NodeDirectory dir;
-  SafekeeperDirectory sks;
-  std::vector<NodeRecord> storcon_nodes;  // what a refresh finds
-  std::vector<SafekeeperRecord> storcon_sks;
-  bool storcon_down = false;
-  int refreshes = 0;
-
-  InEffect in_effect() override { return now; }
-  const NodeDirectory& directory() override { return dir; }
-  const SafekeeperDirectory& safekeeper_directory() override { return sks; }
-  bool refresh_catalog() override {
-    refreshes++;
-    if (storcon_down) throw std::runtime_error("connection refused");
-    dir.replace(storcon_nodes);
-    sks.replace(storcon_sks);
-    return true;
-  }
-};
-
-std::string attach_body(const std::string& tenant, std::vector<int64_t> nodes, int stripe = 2048) {
-  nlohmann::json j = {{"tenant_id", tenant}, {"preferred_az", nullptr}};
-  j["stripe_size"] = nodes.size() > 1 ? nlohmann::json(stripe) : nlohmann::json(nullptr);
-  for (size_t i = 0; i < nodes.size(); i++) j["shards"].push_back({{"node_id", nodes[i]}, {"shard_number", i}});
-  return j.dump();
+LocalPlan plan(Endpoint ep, const std::string& body, const InEffect& now, const Catalog& c, bool refreshed = false) {
+  return plan_local(parse_notification(ep, body), now, c, refreshed);
 }
 }  // namespace
 
@@ -52,94 +28,193 @@ TEST(Hook, EndpointsUnderAnyPrefix) {
   EXPECT_EQ(match_endpoint("/notify-attach"), Endpoint::NotifyAttach);
   EXPECT_EQ(match_endpoint("/api/v1/notify-attach"), Endpoint::NotifyAttach);
   EXPECT_EQ(match_endpoint("/x/notify-safekeepers"), Endpoint::NotifySafekeepers);
+  EXPECT_EQ(match_endpoint("/x/import_complete"), Endpoint::ImportComplete);
+  EXPECT_EQ(match_endpoint("/computes/c1"), Endpoint::Computes);
+  EXPECT_EQ(match_endpoint("/computes/"), Endpoint::NotFound);
   EXPECT_EQ(match_endpoint("/healthz"), Endpoint::Healthz);
   EXPECT_EQ(match_endpoint("/status"), Endpoint::Status);
+  EXPECT_EQ(match_endpoint("/"), Endpoint::Page);
   EXPECT_EQ(match_endpoint("/notify-attach/x"), Endpoint::NotFound);
   EXPECT_EQ(match_endpoint("/notify-attachx"), Endpoint::NotFound);
-  EXPECT_STREQ(endpoint_method(Endpoint::NotifyAttach), "PUT");
-  EXPECT_STREQ(endpoint_method(Endpoint::Status), "GET");
+  EXPECT_TRUE(method_allowed(Endpoint::NotifyAttach, "PUT"));
+  EXPECT_FALSE(method_allowed(Endpoint::NotifyAttach, "GET"));
+  EXPECT_TRUE(method_allowed(Endpoint::Computes, "DELETE"));
+  EXPECT_FALSE(method_allowed(Endpoint::NotFound, ""));
 }
 
-TEST(Hook, ForeignTenantIsAnsweredWithoutChange) {
-  FakeEnv env;
-  env.now.tenant_id = "00000000000000000000000000000000";
-  auto plan = plan_attach(attach_body(kTenant, {1}), env);
-  ASSERT_TRUE(plan.reply.has_value());
-  EXPECT_EQ(plan.reply->status, 200);
-  EXPECT_EQ(plan.outcome, "not_hosted");
-  EXPECT_EQ(env.refreshes, 0);
+TEST(Hook, ForeignTenantIsNotHosted) {
+  Catalog c;
+  InEffect now = mine();
+  now.tenant_id = kOtherTenant;
+  auto p = plan(Endpoint::NotifyAttach, attach_body(kTenant, {1}), now, c);
+  EXPECT_EQ(p.kind, LocalPlan::Decided);
+  EXPECT_EQ(p.outcome, Outcome::NotHosted);
+  EXPECT_EQ(p.reply.status, 200);
+  EXPECT_EQ(p.reply.body["status"], "not_hosted");
 }
 
-TEST(Hook, NoTenantConfiguredAcceptsAnyTenant) {
-  FakeEnv env;
-  env.dir.replace({node(1, "ps1")});
-  auto plan = plan_attach(attach_body(kTenant, {1}), env);
-  EXPECT_FALSE(plan.reply.has_value());
-  EXPECT_EQ(plan.outcome, "apply");
+TEST(Hook, NoTenantConfiguredServesNone) {
+  // A Postgres without neon.tenant_id (a hub) never rewrites its own neon settings.
+  Catalog c;
+  c.nodes.replace({node(1)});
+  auto p = plan(Endpoint::NotifyAttach, attach_body(kTenant, {1}), InEffect{}, c);
+  EXPECT_EQ(p.outcome, Outcome::NotHosted);
+  EXPECT_FALSE(hosted_here(parse_notification(Endpoint::NotifyAttach, attach_body(kTenant, {1})), InEffect{}));
 }
 
-TEST(Hook, UnknownNodeRefreshesOnceThenApplies) {
-  FakeEnv env;
-  env.now.tenant_id = kTenant;
-  env.dir.replace({node(1, "ps1")});
-  env.storcon_nodes = {node(1, "ps1"), node(2, "ps2")};
-  auto plan = plan_attach(attach_body(kTenant, {1, 2}), env);
-  EXPECT_EQ(env.refreshes, 1);
-  ASSERT_FALSE(plan.reply.has_value());
-  ASSERT_EQ(plan.settings.size(), 2u);
-  EXPECT_EQ(plan.settings[0], (ConfEntry{"neon.stripe_size", "2048"}));
-  EXPECT_EQ(plan.settings[1], (ConfEntry{"neon.pageserver_connstring",
-                                         "postgres://no_user@ps1:6400,postgres://no_user@ps2:6400"}));
+TEST(Hook, TenantFilterIgnoresCase) {
+  Catalog c;
+  c.nodes.replace({node(1)});
+  InEffect now = mine();
+  now.tenant_id = "1F359DD625E519A1A4E8D7509690F6FC";
+  EXPECT_EQ(plan(Endpoint::NotifyAttach, attach_body(kTenant, {1}), now, c).kind, LocalPlan::Write);
 }
 
-TEST(Hook, NodeUnknownToStorconIs503) {
-  FakeEnv env;
-  env.storcon_nodes = {node(1, "ps1")};
-  auto plan = plan_attach(attach_body(kTenant, {1, 7}), env);
-  ASSERT_TRUE(plan.reply.has_value());
-  EXPECT_EQ(plan.reply->status, 503);
-  EXPECT_NE(plan.reply->body["msg"].get<std::string>().find("7"), std::string::npos);
-  EXPECT_EQ(env.refreshes, 1);
+TEST(Hook, UnknownNodeNeedsTheCatalogThenIsFinal) {
+  Catalog c;
+  c.nodes.replace({node(1)});
+  EXPECT_EQ(plan(Endpoint::NotifyAttach, attach_body(kTenant, {1, 2}), mine(), c).kind, LocalPlan::NeedCatalog);
+  auto final = plan(Endpoint::NotifyAttach, attach_body(kTenant, {1, 2}), mine(), c, true);
+  EXPECT_EQ(final.kind, LocalPlan::Decided);
+  EXPECT_EQ(final.outcome, Outcome::Unresolved);
+  EXPECT_EQ(final.reply.status, 503);
+  EXPECT_NE(final.reply.body["msg"].get<std::string>().find("2"), std::string::npos);
+  c.nodes.replace({node(1), node(2)});
+  auto p = plan(Endpoint::NotifyAttach, attach_body(kTenant, {1, 2}), mine(), c, true);
+  ASSERT_EQ(p.kind, LocalPlan::Write);
+  ASSERT_EQ(p.settings.size(), 2u);
+  EXPECT_EQ(p.settings[0], (ConfEntry{"neon.stripe_size", "2048"}));
+  EXPECT_EQ(p.settings[1], (ConfEntry{"neon.pageserver_connstring", conn({1, 2})}));
 }
 
-TEST(Hook, StorconDownDuringRefreshIs503) {
-  FakeEnv env;
-  env.storcon_down = true;
-  auto plan = plan_attach(attach_body(kTenant, {1}), env);
-  ASSERT_TRUE(plan.reply.has_value());
-  EXPECT_EQ(plan.reply->status, 503);
-  EXPECT_NE(plan.reply->body["msg"].get<std::string>().find("connection refused"), std::string::npos);
-}
-
-TEST(Hook, SameShardMapIsANoOp) {
-  FakeEnv env;
-  env.dir.replace({node(1, "ps1"), node(2, "ps2")});
-  env.now.pageserver_connstring = "postgres://no_user@ps1:6400,postgres://no_user@ps2:6400";
-  env.now.stripe_size = 2048;
-  auto plan = plan_attach(attach_body(kTenant, {1, 2}), env);
-  ASSERT_TRUE(plan.reply.has_value());
-  EXPECT_EQ(plan.outcome, "unchanged");
-  EXPECT_EQ(plan.reply->status, 200);
-  // A different stripe size with the same nodes is a change.
-  auto plan2 = plan_attach(attach_body(kTenant, {1, 2}, 4096), env);
-  EXPECT_FALSE(plan2.reply.has_value());
-  EXPECT_EQ(plan2.settings[0].value, "4096");
+TEST(Hook, SameShardMapIsUnchangedAndADifferentStripeIsNot) {
+  Catalog c;
+  c.nodes.replace({node(1), node(2)});
+  InEffect now = mine();
+  now.pageserver_connstring = conn({1, 2});
+  now.stripe_size = 2048;
+  auto p = plan(Endpoint::NotifyAttach, attach_body(kTenant, {1, 2}), now, c);
+  EXPECT_EQ(p.outcome, Outcome::Unchanged);
+  EXPECT_EQ(p.reply.body["status"], "unchanged");
+  auto p2 = plan(Endpoint::NotifyAttach, attach_body(kTenant, {1, 2}, 4096), now, c);
+  ASSERT_EQ(p2.kind, LocalPlan::Write);
+  EXPECT_EQ(p2.settings[0].value, "4096");
 }
 
 TEST(Hook, UnshardedWritesOnlyTheConnstring) {
-  FakeEnv env;
-  env.dir.replace({node(1, "ps1")});
-  auto plan = plan_attach(attach_body(kTenant, {1}), env);
-  ASSERT_EQ(plan.settings.size(), 1u);
-  EXPECT_EQ(plan.settings[0].name, "neon.pageserver_connstring");
+  Catalog c;
+  c.nodes.replace({node(1)});
+  auto p = plan(Endpoint::NotifyAttach, attach_body(kTenant, {1}), mine(), c);
+  ASSERT_EQ(p.settings.size(), 1u);
+  EXPECT_EQ(p.settings[0].name, "neon.pageserver_connstring");
 }
 
 TEST(Hook, MalformedBodyIs400) {
-  FakeEnv env;
-  auto plan = plan_attach("{\"tenant_id\":1}", env);
-  ASSERT_TRUE(plan.reply.has_value());
-  EXPECT_EQ(plan.reply->status, 400);
-  EXPECT_EQ(plan.reply->body["msg"], "field \"tenant_id\" must be a string");
+  try {
+    parse_notification(Endpoint::NotifyAttach, "{\"tenant_id\":1}");
+    FAIL();
+  } catch (const HookError& e) {
+    EXPECT_EQ(e.status, 400);
+    EXPECT_STREQ(e.what(), "field \"tenant_id\" must be a string");
+  }
+}
+
+TEST(Hook, NodeRecordsAreCheckedLikeHosts) {
+  // A listen_pg_port of 0 or above 65535, or a host that could break the shard map: 503.
+  for (int port : {0, 65536, -1}) {
+    Catalog c;
+    NodeRecord n = node(1);
+    n.listen_pg_port = port;
+    c.nodes.replace({n});
+    auto p = plan(Endpoint::NotifyAttach, attach_body(kTenant, {1}), mine(), c);
+    EXPECT_EQ(p.outcome, Outcome::Unresolved) << port;
+    EXPECT_EQ(p.reply.status, 503);
+  }
+  for (const std::string& host : std::vector<std::string>{"a,b", "a b", "a'b", "user@h", "h/x", std::string("h\0x", 3),
+                                                         "h\n", ""}) {
+    Catalog c;
+    NodeRecord n = node(1);
+    n.listen_pg_addr = host;
+    c.nodes.replace({n});
+    EXPECT_EQ(plan(Endpoint::NotifyAttach, attach_body(kTenant, {1}), mine(), c).outcome, Outcome::Unresolved) << host;
+  }
+}
+
+TEST(Hook, HostsAsStorconStoresThemAreAccepted) {
+  // storcon stores any string; a trailing-dot FQDN and a label longer than 63 bytes are safe in a
+  // connstring and must not leave the tenant's computes unconfigurable (503 forever).
+  for (const std::string& host :
+       std::vector<std::string>{"ps1.example.com.", std::string(70, 'a') + ".example", "10.0.0.1", "::1"}) {
+    Catalog c;
+    c.nodes.replace({node(1, host)});
+    EXPECT_EQ(plan(Endpoint::NotifyAttach, attach_body(kTenant, {1}), mine(), c).kind, LocalPlan::Write) << host;
+  }
+}
+
+TEST(HookSafekeepers, UnknownIdsNeedTheCatalogThenApply) {
+  Catalog c;
+  InEffect now = mine();
+  now.safekeepers = "g#1:sk1:5454,sk2:5454,sk3:5454";
+  EXPECT_EQ(plan(Endpoint::NotifySafekeepers, sk_body(2, {1, 2, 3, 4}), now, c).kind, LocalPlan::NeedCatalog);
+  c.safekeepers.replace({sk(1), sk(2), sk(3), sk(4)});
+  auto p = plan(Endpoint::NotifySafekeepers, sk_body(2, {1, 2, 3, 4}), now, c, true);
+  ASSERT_EQ(p.kind, LocalPlan::Write);
+  EXPECT_EQ(p.settings, (std::vector<ConfEntry>{{"neon.safekeepers", "g#2:sk1:5454,sk2:5454,sk3:5454,sk4:5454"}}));
+  EXPECT_EQ(p.applied.body["status"], "applied");
+}
+
+TEST(HookSafekeepers, StaleNotHostedReplicaAndUnchangedChangeNothing) {
+  Catalog c;
+  c.safekeepers.replace({sk(1), sk(2), sk(3), sk(4)});
+  InEffect now = mine();
+  now.safekeepers = "g#3:sk2:5454,sk3:5454,sk4:5454";
+  EXPECT_EQ(plan(Endpoint::NotifySafekeepers, sk_body(2, {1, 2, 3, 4}), now, c).outcome, Outcome::Stale);
+  EXPECT_EQ(plan(Endpoint::NotifySafekeepers, sk_body(3, {4, 3, 2}), now, c).outcome, Outcome::Unchanged);
+  EXPECT_EQ(plan(Endpoint::NotifySafekeepers, sk_body(4, {1}, "00000000000000000000000000000000"), now, c).outcome,
+            Outcome::NotHosted);
+  now.primary = false;
+  EXPECT_EQ(plan(Endpoint::NotifySafekeepers, sk_body(4, {1, 2, 3}), now, c).outcome, Outcome::Replica);
+}
+
+TEST(HookSafekeepers, UnknownToStorconIs503AndBadBodyIs400) {
+  Catalog c;
+  c.safekeepers.replace({sk(1)});
+  auto p = plan(Endpoint::NotifySafekeepers, sk_body(2, {1, 9}), mine(), c, true);
+  EXPECT_EQ(p.reply.status, 503);
+  EXPECT_THROW(parse_notification(Endpoint::NotifySafekeepers, "{}"), HookError);
+  EXPECT_THROW(parse_notification(Endpoint::NotifySafekeepers, sk_body(2, {1, 1})), HookError);
+}
+
+TEST(HookSafekeepers, GenerationPrefixOnlyWhereNeonUnderstandsIt) {
+  // neon.safekeeper_proto_version < 3, or a neon without the setting, stops with FATAL on "g#N:".
+  Catalog c;
+  c.safekeepers.replace({sk(1), sk(2)});
+  for (std::string proto : {"", "2", "garbage"}) {
+    InEffect now = mine();
+    now.safekeeper_proto_version = proto;
+    auto p = plan(Endpoint::NotifySafekeepers, sk_body(5, {1, 2}), now, c);
+    ASSERT_EQ(p.kind, LocalPlan::Write) << proto;
+    EXPECT_EQ(p.settings[0].value, "sk1:5454,sk2:5454") << proto;
+    // ... and the same set again is unchanged (no generation to compare without the prefix).
+    now.safekeepers = "sk2:5454,sk1:5454";
+    EXPECT_EQ(plan(Endpoint::NotifySafekeepers, sk_body(6, {1, 2}), now, c).outcome, Outcome::Unchanged);
+  }
+  InEffect now = mine();
+  now.safekeeper_proto_version = "3";
+  EXPECT_EQ(plan(Endpoint::NotifySafekeepers, sk_body(5, {1, 2}), now, c).settings[0].value, "g#5:sk1:5454,sk2:5454");
+  EXPECT_TRUE(generation_prefix_supported("4"));
+  EXPECT_FALSE(generation_prefix_supported("3x"));
+}
+
+TEST(HookSafekeepers, SettingsInEffectComparesEachWrittenSetting) {
+  InEffect now;
+  now.safekeepers = "g#2:a:1";
+  now.stripe_size = 2048;
+  now.pageserver_connstring = "postgres://no_user@p:1";
+  EXPECT_TRUE(settings_in_effect({{"neon.safekeepers", "g#2:a:1"}}, now));
+  EXPECT_FALSE(settings_in_effect({{"neon.safekeepers", "g#3:a:1"}}, now));
+  EXPECT_TRUE(settings_in_effect({{"neon.stripe_size", "2048"}, {"neon.pageserver_connstring", "postgres://no_user@p:1"}}, now));
+  EXPECT_FALSE(settings_in_effect({{"neon.stripe_size", "4096"}, {"neon.pageserver_connstring", "postgres://no_user@p:1"}}, now));
 }
 
 TEST(Hook, StatusJsonCarriesCountersAndLastNotification) {
@@ -151,7 +226,7 @@ TEST(Hook, StatusJsonCarriesCountersAndLastNotification) {
   InEffect now;
   now.tenant_id = kTenant;
   now.stripe_size = 8;
-  auto j = status_json("127.0.0.1:3000", now, stats, 0, false);
+  auto j = status_json("127.0.0.1:3000", now, stats);
   EXPECT_EQ(j["requests"]["notify-attach"]["200"], 2);
   EXPECT_EQ(j["outcomes"]["applied"], 1);
   EXPECT_EQ(j["last_notification"]["tenant_id"], kTenant);
@@ -178,81 +253,4 @@ TEST(AutoConf, RendersLikeAlterSystem) {
             "a.b = 'it''s a \\\\ test'\n");
 }
 
-TEST(AutoConf, LastOccurrenceWins) {
-  EXPECT_EQ(*find_setting({{"x", "1"}, {"X", "2"}}, "x"), "2");
-}
-
-namespace {
-const char* kTimeline = "de200bd42b49cc1814412c7e592dd6e9";
-
-SafekeeperRecord sk(int64_t id) {
-  SafekeeperRecord s;
-  s.id = id;
-  s.host = "sk" + std::to_string(id);
-  s.port = 5454;
-  return s;
-}
-
-std::string sk_body(uint32_t generation, std::vector<int64_t> ids, const std::string& timeline = kTimeline) {
-  nlohmann::json j = {{"tenant_id", kTenant}, {"timeline_id", timeline}, {"generation", generation}};
-  j["safekeepers"] = nlohmann::json::array();
-  for (auto id : ids) j["safekeepers"].push_back({{"id", id}, {"hostname", "sk" + std::to_string(id)}});
-  return j.dump();
-}
-}  // namespace
-
-TEST(HookSafekeepers, UnknownIdsRefreshOnceThenApply) {
-  FakeEnv env;
-  env.now.tenant_id = kTenant;
-  env.now.timeline_id = kTimeline;
-  env.now.safekeepers = "g#1:sk1:5454,sk2:5454,sk3:5454";
-  env.storcon_sks = {sk(1), sk(2), sk(3), sk(4)};
-  auto plan = plan_safekeepers(sk_body(2, {1, 2, 3, 4}), env);
-  EXPECT_EQ(env.refreshes, 1);
-  ASSERT_FALSE(plan.reply.has_value());
-  ASSERT_EQ(plan.settings.size(), 1u);
-  EXPECT_EQ(plan.settings[0], (ConfEntry{"neon.safekeepers", "g#2:sk1:5454,sk2:5454,sk3:5454,sk4:5454"}));
-  EXPECT_EQ(plan.applied.body["status"], "applied");
-}
-
-TEST(HookSafekeepers, StaleNotHostedReplicaAndUnchangedChangeNothing) {
-  FakeEnv env;
-  env.now.tenant_id = kTenant;
-  env.now.timeline_id = kTimeline;
-  env.now.safekeepers = "g#3:sk2:5454,sk3:5454,sk4:5454";
-  env.sks.replace({sk(1), sk(2), sk(3), sk(4)});
-  EXPECT_EQ(plan_safekeepers(sk_body(2, {1, 2, 3, 4}), env).outcome, "stale");
-  EXPECT_EQ(plan_safekeepers(sk_body(3, {4, 3, 2}), env).outcome, "unchanged");
-  EXPECT_EQ(plan_safekeepers(sk_body(4, {1}, "00000000000000000000000000000000"), env).outcome, "not_hosted");
-  env.now.primary = false;
-  EXPECT_EQ(plan_safekeepers(sk_body(4, {1, 2, 3}), env).outcome, "replica");
-  EXPECT_EQ(env.refreshes, 0);
-}
-
-TEST(HookSafekeepers, UnknownToStorconIs503AndBadBodyIs400) {
-  FakeEnv env;
-  env.storcon_sks = {sk(1)};
-  auto plan = plan_safekeepers(sk_body(2, {1, 9}), env);
-  ASSERT_TRUE(plan.reply.has_value());
-  EXPECT_EQ(plan.reply->status, 503);
-  EXPECT_EQ(plan_safekeepers("{}", env).reply->status, 400);
-  EXPECT_EQ(plan_safekeepers(sk_body(2, {1, 1}), env).reply->status, 400);
-}
-
-TEST(HookSafekeepers, SettingsInEffectComparesEachWrittenSetting) {
-  InEffect now;
-  now.safekeepers = "g#2:a:1";
-  now.stripe_size = 2048;
-  now.pageserver_connstring = "postgres://no_user@p:1";
-  EXPECT_TRUE(settings_in_effect({{"neon.safekeepers", "g#2:a:1"}}, now));
-  EXPECT_FALSE(settings_in_effect({{"neon.safekeepers", "g#3:a:1"}}, now));
-  EXPECT_TRUE(settings_in_effect({{"neon.stripe_size", "2048"}, {"neon.pageserver_connstring", "postgres://no_user@p:1"}}, now));
-  EXPECT_FALSE(settings_in_effect({{"neon.stripe_size", "4096"}, {"neon.pageserver_connstring", "postgres://no_user@p:1"}}, now));
-}
-
-TEST(Hook, TenantFilterIgnoresCase) {
-  FakeEnv env;
-  env.now.tenant_id = "1F359DD625E519A1A4E8D7509690F6FC";
-  env.dir.replace({node(1, "ps1")});
-  EXPECT_EQ(plan_attach(attach_body(kTenant, {1}), env).outcome, "apply");
-}
+TEST(AutoConf, LastOccurrenceWins) { EXPECT_EQ(*find_setting({{"x", "1"}, {"X", "2"}}, "x"), "2"); }

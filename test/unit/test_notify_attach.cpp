@@ -113,7 +113,7 @@ TEST(NotifyAttach, HostsThatCouldCorruptTheShardMapAreRefused) {
   EXPECT_TRUE(valid_host("10.0.0.1"));
   EXPECT_TRUE(valid_host("::1"));
   EXPECT_TRUE(valid_host("fd00::2"));
-  for (const char* bad : {"", "a,b", "a'b", "a b", "a@b", "a/b", "a\nb", "-a", "a-", "a..b", "[::1]", "a:1"})
+  for (const char* bad : {"", "a,b", "a'b", "a b", "a@b", "a/b", "a\nb", "-a", "a..b", "[::1]", "a:1", ".", ".."})
     EXPECT_FALSE(valid_host(bad)) << bad;
 
   std::vector<NodeRecord> nodes(1);
@@ -240,10 +240,15 @@ TEST(NotifyAttach, RefusesNumbersOutOfRange) {
 TEST(NotifyAttach, RefusesEveryCharacterThatCouldBreakTheConnstring) {
   const std::vector<std::string> bad = {"a\"b", "a\tb", std::string("a\0b", 3), "a\\b", "a\x7f", "a\rb",
                                         "caf\xc3\xa9", "a=b", "a?b", "a#b", "a%b", "a;b", "fe80::1%eth0",
-                                        "[fd00::1]:5", "a.", ".a", std::string(64, 'a'), std::string(254, 'a')};
+                                        "[fd00::1]:5", ".a", "a..", std::string(254, 'a')};
   for (const auto& host : bad) EXPECT_FALSE(valid_host(host)) << host;
   EXPECT_TRUE(valid_host(std::string(63, 'a') + "." + std::string(63, 'b')));
   EXPECT_TRUE(valid_host("ps_1"));  // underscores: Docker and Kubernetes service names
+  // What storcon stores and a connstring carries safely: an absolute FQDN, long labels.
+  EXPECT_TRUE(valid_host("ps1.example.com."));
+  EXPECT_TRUE(valid_host(std::string(70, 'a') + ".example"));
+  EXPECT_TRUE(valid_host(std::string(253, 'a') + "."));
+  EXPECT_TRUE(valid_host("a-"));
 }
 
 TEST(NotifyAttach, AnIpv6LiteralFollowedByANulByteIsRefused) {
