@@ -33,16 +33,20 @@ std::string shown(const OJson& v) {
 
 // ---- the document ----------------------------------------------------------------------------
 
-// Holds pointers into its own root: built in place (parse_doc), never copied or moved.
+// The parsed file. No pointer or reference into it is kept across an edit: adding a key to an
+// ordered_json object may reallocate its storage and COPY (not move) the values, so spec() and
+// settings() find their objects again on every call.
 struct Doc {
-  Doc() = default;
-  Doc(const Doc&) = delete;
-  Doc& operator=(const Doc&) = delete;
-
   OJson root;
-  OJson* spec = nullptr;      // the ComputeSpec object inside root (or root itself)
-  std::string spec_path;      // "spec" or "" (bare spec), for messages
-  OJson* settings = nullptr;  // spec.cluster.settings when it is an array, else nullptr
+  std::string spec_path;  // "spec" (ComputeConfig) or "" (bare spec), for messages and lookup
+
+  OJson& spec() { return spec_path.empty() ? root : root["spec"]; }
+  // spec.cluster.settings when it is an array (checked by parse_doc), else nullptr.
+  OJson* settings() {
+    OJson& cluster = spec()["cluster"];
+    auto it = cluster.find("settings");
+    return it == cluster.end() || !it->is_array() ? nullptr : &*it;
+  }
 
   std::string where(const std::string& field) const {
     return spec_path.empty() ? field : spec_path + "." + field;
@@ -73,18 +77,17 @@ void parse_doc(std::string_view text, Doc& doc) {
           "the config file has no \"spec\": compute_ctl would wait for one from a control plane; "
           "there is no tenant or timeline to look up");
     if (!it->is_object()) throw ComputeSpecError("\"spec\" must be a JSON object");
-    doc.spec = &*it;
     doc.spec_path = "spec";
   } else if (doc.root.contains("cluster")) {
-    doc.spec = &doc.root;  // a bare ComputeSpec
+    // a bare ComputeSpec: spec_path stays ""
   } else {
     throw ComputeSpecError(
         "the config file is neither a ComputeConfig ({\"spec\": {...}, \"compute_ctl_config\": "
         "{...}}) nor a compute spec (it has no \"cluster\")");
   }
 
-  auto cluster = doc.spec->find("cluster");
-  if (cluster == doc.spec->end() || !cluster->is_object())
+  auto cluster = doc.spec().find("cluster");
+  if (cluster == doc.spec().end() || !cluster->is_object())
     throw ComputeSpecError(doc.where("cluster") + " must be a JSON object");
   auto settings = cluster->find("settings");
   if (settings != cluster->end() && !settings->is_null()) {
@@ -100,25 +103,24 @@ void parse_doc(std::string_view text, Doc& doc) {
         throw ComputeSpecError(doc.setting_where(i) + " (" + name->get<std::string>() +
                                "): \"value\" must be a string or null");
     }
-    doc.settings = &*settings;
   }
 }
 
 const std::string& setting_name(const OJson& entry) { return entry["name"].get_ref<const std::string&>(); }
 
 // Indexes of the settings entries named `name` (case-insensitively, as PostgreSQL reads them).
-std::vector<size_t> settings_named(const Doc& doc, const char* name) {
+std::vector<size_t> settings_named(Doc& doc, const char* name) {
   std::vector<size_t> out;
-  if (doc.settings == nullptr) return out;
-  for (size_t i = 0; i < doc.settings->size(); i++)
-    if (same_setting_name(setting_name((*doc.settings)[i]), name)) out.push_back(i);
+  if (doc.settings() == nullptr) return out;
+  for (size_t i = 0; i < doc.settings()->size(); i++)
+    if (same_setting_name(setting_name((*doc.settings())[i]), name)) out.push_back(i);
   return out;
 }
 
 // The value of a settings entry our storage needs; an entry without one would make compute_ctl
 // write the bare name into postgresql.conf.
-std::string setting_value(const Doc& doc, size_t i) {
-  const OJson& e = (*doc.settings)[i];
+std::string setting_value(Doc& doc, size_t i) {
+  const OJson& e = (*doc.settings())[i];
   auto v = e.find("value");
   if (v == e.end() || v->is_null())
     throw ComputeSpecError(doc.setting_where(i) + " (" + setting_name(e) + ") has no value");
@@ -128,7 +130,7 @@ std::string setting_value(const Doc& doc, size_t i) {
 // ---- identity --------------------------------------------------------------------------------
 
 // One id from the spec field and every settings entry of that name; all must agree.
-std::string read_id(const Doc& doc, const char* field, const char* guc, const char* what) {
+std::string read_id(Doc& doc, const char* field, const char* guc, const char* what) {
   std::optional<std::string> found;
   std::string found_where;
   auto take = [&](const std::string& value, const std::string& where) {
@@ -144,8 +146,8 @@ std::string read_id(const Doc& doc, const char* field, const char* guc, const ch
       found_where = where;
     }
   };
-  auto f = doc.spec->find(field);
-  if (f != doc.spec->end() && !f->is_null()) {
+  auto f = doc.spec().find(field);
+  if (f != doc.spec().end() && !f->is_null()) {
     if (!f->is_string()) throw ComputeSpecError(doc.where(field) + " must be a string");
     take(f->get<std::string>(), doc.where(field));
   }
@@ -203,10 +205,10 @@ std::vector<std::string> conf_text_values(const std::string& text, const char* n
   return out;
 }
 
-std::optional<int64_t> read_proto_version(const Doc& doc) {
+std::optional<int64_t> read_proto_version(Doc& doc) {
   std::optional<std::string> winner;
   std::string winner_where;
-  auto cluster = doc.spec->find("cluster");
+  auto cluster = doc.spec().find("cluster");
   auto conf = cluster->find("postgresql_conf");
   if (conf != cluster->end() && !conf->is_null()) {
     if (!conf->is_string()) throw ComputeSpecError(doc.where("cluster.postgresql_conf") + " must be a string");
@@ -229,9 +231,9 @@ std::optional<int64_t> read_proto_version(const Doc& doc) {
   return std::stoll(v);
 }
 
-bool read_primary(const Doc& doc) {
-  auto mode = doc.spec->find("mode");
-  if (mode == doc.spec->end() || mode->is_null()) return true;  // ComputeMode's default
+bool read_primary(Doc& doc) {
+  auto mode = doc.spec().find("mode");
+  if (mode == doc.spec().end() || mode->is_null()) return true;  // ComputeMode's default
   if (mode->is_string()) {
     const auto& m = mode->get_ref<const std::string&>();
     if (m == "Primary") return true;
@@ -242,7 +244,7 @@ bool read_primary(const Doc& doc) {
                          "; expected \"Primary\", \"Replica\" or {\"Static\": \"<lsn>\"}");
 }
 
-ComputeIdentity identity_of(const Doc& doc) {
+ComputeIdentity identity_of(Doc& doc) {
   ComputeIdentity id;
   id.tenant_id = read_id(doc, "tenant_id", kTenant, "tenant id");
   id.timeline_id = read_id(doc, "timeline_id", kTimeline, "timeline id");
@@ -272,7 +274,7 @@ struct Editor {
     obj.erase(key);
   }
   void set_setting(size_t i, const std::string& value, const char* vartype) {
-    OJson& e = (*doc.settings)[i];
+    OJson& e = (*doc.settings())[i];
     const std::string where = doc.setting_where(i) + " (" + setting_name(e) + ")";
     set(e, "value", value, where + " value");
     // compute_ctl quotes the value only for vartype "string"; a URL or list must be quoted.
@@ -281,7 +283,7 @@ struct Editor {
   void insert_setting(size_t at, const char* name, const std::string& value, const char* vartype,
                       const std::string& why) {
     OJson entry = {{"name", name}, {"value", value}, {"vartype", vartype}};
-    doc.settings->insert(doc.settings->begin() + static_cast<std::ptrdiff_t>(at), entry);
+    doc.settings()->insert(doc.settings()->begin() + static_cast<std::ptrdiff_t>(at), entry);
     result.changes.push_back(doc.setting_where(at) + ": (absent) -> " + shown(entry) + " (" + why + ")");
   }
 };
@@ -393,7 +395,7 @@ void rewrite_conninfo(Editor& ed, OJson& info, const ShardMapUpdate& map) {
 void rewrite_shard_map(Editor& ed, const ShardMapUpdate& map) {
   check_shard_map(map);
   Doc& doc = ed.doc;
-  OJson& spec = *doc.spec;
+  OJson& spec = doc.spec();
   const bool sharded = map.shards.size() > 1;
   const std::string connstring = render_pageserver_connstring(map);
 
@@ -425,7 +427,7 @@ void rewrite_shard_map(Editor& ed, const ShardMapUpdate& map) {
   if (sharded && (has_field || has_stripe_field))
     ed.set(spec, "shard_stripe_size", *map.stripe_size, doc.where("shard_stripe_size"));
 
-  if (doc.settings == nullptr) return;
+  if (doc.settings() == nullptr) return;
   for (size_t i : conn_settings) ed.set_setting(i, connstring, "string");
   if (!sharded) return;
   const std::string stripe = std::to_string(*map.stripe_size);
@@ -450,11 +452,11 @@ void rewrite_shard_map(Editor& ed, const ShardMapUpdate& map) {
   const size_t last_conn = conn_settings.back();
   OJson moved = OJson::array();
   for (auto it = stripe_settings.rbegin(); it != stripe_settings.rend() && *it > last_conn; ++it) {
-    moved.insert(moved.begin(), (*doc.settings)[*it]);
-    doc.settings->erase(doc.settings->begin() + static_cast<std::ptrdiff_t>(*it));
+    moved.insert(moved.begin(), (*doc.settings())[*it]);
+    doc.settings()->erase(doc.settings()->begin() + static_cast<std::ptrdiff_t>(*it));
   }
   if (moved.empty()) return;
-  doc.settings->insert(doc.settings->begin() + static_cast<std::ptrdiff_t>(last_conn), moved.begin(), moved.end());
+  doc.settings()->insert(doc.settings()->begin() + static_cast<std::ptrdiff_t>(last_conn), moved.begin(), moved.end());
   ed.result.changes.push_back(doc.where("cluster.settings") + ": moved " + std::to_string(moved.size()) + " " +
                               kStripe + " entr" + (moved.size() == 1 ? "y" : "ies") + " before the last " +
                               kConnstring + " entry (the stripe size must take effect first)");
@@ -474,7 +476,7 @@ void check_safekeeper_entry(const std::string& entry) {
 
 void rewrite_safekeepers(Editor& ed, const SafekeeperSetUpdate& sks, bool prefix) {
   Doc& doc = ed.doc;
-  OJson& spec = *doc.spec;
+  OJson& spec = doc.spec();
   if (!read_primary(doc)) {
     ed.result.notes.push_back("not a primary (" + doc.where("mode") +
                               "): safekeepers left as they are (neon takes a safekeeper list on a "

@@ -558,3 +558,25 @@ TEST(ComputeSpec, RenderHelpers) {
   EXPECT_EQ(render_neon_safekeepers(three_sks(9), false), "sk1:5454,sk2:5454,sk3:5454");
   EXPECT_EQ(render_neon_safekeepers(three_sks(0), true), "sk1:5454,sk2:5454,sk3:5454");
 }
+
+TEST(ComputeSpec, SettingsAreUpdatedAfterTheSpecGrows) {
+  // Eight keys: adding shard_stripe_size makes the spec object's storage grow (and copy its
+  // values) before the settings entries are edited. Found by test/e2e/test_spec_tool.py.
+  std::string text = R"({"format_version": 1.0, "suspend_timeout_seconds": 300,
+    "cluster": {"roles": [], "databases": [], "settings": [
+      {"name": "fsync", "value": "on", "vartype": "bool"},
+      {"name": "neon.stripe_size", "value": "2048", "vartype": "integer"}]},
+    "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc", "timeline_id": "de200bd42b49cc1814412c7e592dd6e9",
+    "pageserver_connstring": "postgres://no_user@old:6400",
+    "safekeeper_connstrings": ["a:1", "b:1", "c:1"], "safekeepers_generation": 1})";
+  ComputeSpecUpdate u;
+  u.shard_map = two_shards(4096);
+  OJson j = parse(rewrite_compute_spec(text, u).text);
+  EXPECT_EQ(j["shard_stripe_size"], 4096);
+  auto stripe = positions(j, "neon.stripe_size");
+  auto conn = positions(j, "neon.pageserver_connstring");
+  ASSERT_EQ(stripe.size(), 1u);
+  ASSERT_EQ(conn.size(), 1u);
+  EXPECT_EQ(settings_of(j)[stripe[0]].second, "4096");
+  EXPECT_LT(stripe[0], conn[0]);
+}
