@@ -3,7 +3,7 @@
 #include "control/auto_conf.hpp"  // same_setting_name
 #include "control/ids.hpp"
 #include "control/json_fields.hpp"
-#include "control/notify_attach.hpp"      // kMaxShards, kMaxConnstringEntry
+#include "control/notify_attach.hpp"       // kMaxShards, kMaxConnstringEntry
 #include "control/notify_safekeepers.hpp"  // kMaxSafekeepers, parse_safekeepers_setting
 
 #include <algorithm>
@@ -51,15 +51,13 @@ struct Doc {
   std::string where(const std::string& field) const {
     return spec_path.empty() ? field : spec_path + "." + field;
   }
-  std::string setting_where(size_t i) const {
-    return where("cluster.settings[" + std::to_string(i) + "]");
-  }
+  std::string setting_where(size_t i) const { return where("cluster.settings[" + std::to_string(i) + "]"); }
 };
 
 void parse_doc(std::string_view text, Doc& doc) {
   if (text.size() > kMaxComputeConfigBytes)
-    throw ComputeSpecError("the config file has " + std::to_string(text.size()) +
-                           " bytes; at most " + std::to_string(kMaxComputeConfigBytes) + " are accepted");
+    throw ComputeSpecError("the config file has " + std::to_string(text.size()) + " bytes; at most " +
+                           std::to_string(kMaxComputeConfigBytes) + " are accepted");
   try {
     doc.root = parse_strict_ordered(text, kMaxComputeConfigDepth);
   } catch (const DecodeError& e) {
@@ -91,7 +89,8 @@ void parse_doc(std::string_view text, Doc& doc) {
     throw ComputeSpecError(doc.where("cluster") + " must be a JSON object");
   auto settings = cluster->find("settings");
   if (settings != cluster->end() && !settings->is_null()) {
-    if (!settings->is_array()) throw ComputeSpecError(doc.where("cluster.settings") + " must be an array or null");
+    if (!settings->is_array())
+      throw ComputeSpecError(doc.where("cluster.settings") + " must be an array or null");
     for (size_t i = 0; i < settings->size(); i++) {
       const OJson& e = (*settings)[i];
       if (!e.is_object()) throw ComputeSpecError(doc.setting_where(i) + " must be a JSON object");
@@ -151,7 +150,8 @@ std::string read_id(Doc& doc, const char* field, const char* guc, const char* wh
     if (!f->is_string()) throw ComputeSpecError(doc.where(field) + " must be a string");
     take(f->get<std::string>(), doc.where(field));
   }
-  for (size_t i : settings_named(doc, guc)) take(setting_value(doc, i), doc.setting_where(i) + " (" + guc + ")");
+  for (size_t i : settings_named(doc, guc))
+    take(setting_value(doc, i), doc.setting_where(i) + " (" + guc + ")");
   if (!found)
     throw ComputeSpecError("the config names no " + std::string(what) + ": neither " + doc.where(field) +
                            " nor a " + guc + " entry in " + doc.where("cluster.settings"));
@@ -211,7 +211,8 @@ std::optional<int64_t> read_proto_version(Doc& doc) {
   auto cluster = doc.spec().find("cluster");
   auto conf = cluster->find("postgresql_conf");
   if (conf != cluster->end() && !conf->is_null()) {
-    if (!conf->is_string()) throw ComputeSpecError(doc.where("cluster.postgresql_conf") + " must be a string");
+    if (!conf->is_string())
+      throw ComputeSpecError(doc.where("cluster.postgresql_conf") + " must be a string");
     for (const auto& v : conf_text_values(conf->get<std::string>(), kProtoVersion)) {
       winner = v;
       winner_where = doc.where("cluster.postgresql_conf");
@@ -263,8 +264,8 @@ struct Editor {
   void set(OJson& obj, const std::string& key, const OJson& value, const std::string& where) {
     auto it = obj.find(key);
     if (it != obj.end() && *it == value) return;
-    result.changes.push_back(where + ": " + (it == obj.end() ? std::string("(absent)") : shown(*it)) + " -> " +
-                             shown(value));
+    result.changes.push_back(where + ": " + (it == obj.end() ? std::string("(absent)") : shown(*it)) +
+                             " -> " + shown(value));
     obj[key] = value;
   }
   void erase(OJson& obj, const std::string& key, const std::string& where) {
@@ -290,7 +291,8 @@ struct Editor {
 
 std::string shard_key(int number, int count) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%02x%02x", static_cast<unsigned>(number & 0xff), static_cast<unsigned>(count & 0xff));
+  std::snprintf(buf, sizeof buf, "%02x%02x", static_cast<unsigned>(number & 0xff),
+                static_cast<unsigned>(count & 0xff));
   return buf;
 }
 
@@ -313,8 +315,10 @@ void check_shard_map(const ShardMapUpdate& map) {
   }
   for (size_t i = 0; i < n; i++) {
     const auto& url = map.shards[i].libpq_url;
-    if (url.empty() || url.find_first_of(", \t\r\n'\\") != std::string::npos || url.find('\0') != std::string::npos)
-      throw ComputeSpecError("the connection string of shard " + std::to_string(i) + " is empty or holds a "
+    if (url.empty() || url.find_first_of(", \t\r\n'\\") != std::string::npos ||
+        url.find('\0') != std::string::npos)
+      throw ComputeSpecError("the connection string of shard " + std::to_string(i) +
+                             " is empty or holds a "
                              "character neon cannot take in a list");
     if (url.size() >= kMaxConnstringEntry)
       throw ComputeSpecError("the connection string of shard " + std::to_string(i) + " is " +
@@ -329,7 +333,8 @@ void rewrite_conninfo(Editor& ed, OJson& info, const ShardMapUpdate& map) {
   if (!info.is_object()) throw ComputeSpecError(where + " must be a JSON object");
   const int n = static_cast<int>(map.shards.size());
   auto old_count_it = info.find("shard_count");
-  if (old_count_it == info.end() || !old_count_it->is_number_integer() || *old_count_it < 0 || *old_count_it > 255)
+  if (old_count_it == info.end() || !old_count_it->is_number_integer() || *old_count_it < 0 ||
+      *old_count_it > 255)
     throw ComputeSpecError(where + ".shard_count must be a number from 0 to 255");
   const int old_count = old_count_it->get<int>();
   auto prefer = info.find("prefer_protocol");
@@ -338,7 +343,8 @@ void rewrite_conninfo(Editor& ed, OJson& info, const ShardMapUpdate& map) {
     if (*prefer == "grpc")
       grpc = true;
     else if (*prefer != "libpq")
-      throw ComputeSpecError(where + ".prefer_protocol is " + shown(*prefer) + "; expected \"libpq\" or \"grpc\"");
+      throw ComputeSpecError(where + ".prefer_protocol is " + shown(*prefer) +
+                             "; expected \"libpq\" or \"grpc\"");
   }
   auto old_shards_it = info.find("shards");
   if (old_shards_it != info.end() && !old_shards_it->is_object())
@@ -456,10 +462,12 @@ void rewrite_shard_map(Editor& ed, const ShardMapUpdate& map) {
     doc.settings()->erase(doc.settings()->begin() + static_cast<std::ptrdiff_t>(*it));
   }
   if (moved.empty()) return;
-  doc.settings()->insert(doc.settings()->begin() + static_cast<std::ptrdiff_t>(last_conn), moved.begin(), moved.end());
-  ed.result.changes.push_back(doc.where("cluster.settings") + ": moved " + std::to_string(moved.size()) + " " +
-                              kStripe + " entr" + (moved.size() == 1 ? "y" : "ies") + " before the last " +
-                              kConnstring + " entry (the stripe size must take effect first)");
+  doc.settings()->insert(doc.settings()->begin() + static_cast<std::ptrdiff_t>(last_conn), moved.begin(),
+                         moved.end());
+  ed.result.changes.push_back(doc.where("cluster.settings") + ": moved " + std::to_string(moved.size()) +
+                              " " + kStripe + " entr" + (moved.size() == 1 ? "y" : "ies") +
+                              " before the last " + kConnstring +
+                              " entry (the stripe size must take effect first)");
 }
 
 // host:port as the walproposer splits it (host = everything before the first ':'), nothing that
@@ -470,7 +478,8 @@ void check_safekeeper_entry(const std::string& entry) {
   bool ok = colon != std::string::npos && colon > 0 && colon + 1 < entry.size() &&
             colon + 6 >= entry.size() && entry.find_first_of(", \t\r\n'\\\"", 0) == std::string::npos &&
             entry.find('\0') == std::string::npos && entry.compare(0, 2, "g#") != 0;
-  for (size_t i = colon + 1; ok && i < entry.size(); i++) ok = std::isdigit(static_cast<unsigned char>(entry[i]));
+  for (size_t i = colon + 1; ok && i < entry.size(); i++)
+    ok = std::isdigit(static_cast<unsigned char>(entry[i]));
   if (!ok) throw ComputeSpecError("safekeeper " + shown(OJson(entry)) + " is not a host:port neon can use");
 }
 
@@ -492,9 +501,8 @@ void rewrite_safekeepers(Editor& ed, const SafekeeperSetUpdate& sks, bool prefix
   const std::string value = render_neon_safekeepers(sks, prefix);
   auto parsed = parse_safekeepers_setting(value);
   if (sks.entries.empty() || !parsed || parsed->entries.size() != sks.entries.size())
-    throw ComputeSpecError("the safekeeper list " + shown(OJson(value)) +
-                           " is not one neon can use (1 to " + std::to_string(kMaxSafekeepers) +
-                           " host:port entries)");
+    throw ComputeSpecError("the safekeeper list " + shown(OJson(value)) + " is not one neon can use (1 to " +
+                           std::to_string(kMaxSafekeepers) + " host:port entries)");
   const bool has_prefix = prefix && sks.generation > 0;
 
   auto list = spec.find("safekeeper_connstrings");

@@ -58,7 +58,8 @@ struct ComputeIdentity {
   // The winning neon.safekeeper_proto_version of the config (spec.cluster.postgresql_conf, then
   // settings entries), when it sets one.
   std::optional<int64_t> safekeeper_proto_version;
-  bool primary = true;  // spec.mode is Primary (the default); replicas and static computes take no safekeepers
+  bool primary =
+      true;  // spec.mode is Primary (the default); replicas and static computes take no safekeepers
 };
 
 // Throws ComputeSpecError: not JSON / too large / no spec, no or contradictory tenant or timeline
@@ -81,8 +82,8 @@ struct ShardMapUpdate {
 };
 
 struct SafekeeperSetUpdate {
-  uint32_t generation = 0;            // storcon's membership generation (0: none)
-  std::vector<std::string> entries;   // host:port, in order; 1..kMaxSafekeepers
+  uint32_t generation = 0;           // storcon's membership generation (0: none)
+  std::vector<std::string> entries;  // host:port, in order; 1..kMaxSafekeepers
 };
 
 struct ComputeSpecUpdate {
@@ -93,7 +94,7 @@ struct ComputeSpecUpdate {
 };
 
 struct RewriteResult {
-  std::string text;                  // the new file; the input byte for byte when !changed
+  std::string text;  // the new file; the input byte for byte when !changed
   bool changed = false;
   std::vector<std::string> changes;  // one readable line per place changed: `where: old -> new`
   std::vector<std::string> notes;    // what was deliberately left alone, and why

@@ -115,8 +115,8 @@ ReplaceResult replace_file_durably(const std::string& path, std::string_view con
   Fd fd(raw);
   auto fail = [&](const std::string& what, int err) {
     ::unlink(temp.c_str());
-    return FileError(what + " " + temp + " (replacing " + target + "): " + errno_text(err) + "; " +
-                     target + " was left unchanged");
+    return FileError(what + " " + temp + " (replacing " + target + "): " + errno_text(err) + "; " + target +
+                     " was left unchanged");
   };
 
   if (::fchmod(fd.get(), mode & 07777) != 0) throw fail("cannot set the mode of", errno);
@@ -141,9 +141,8 @@ ReplaceResult replace_file_durably(const std::string& path, std::string_view con
   if (dir_fd.get() < 0 || calls.fsync_dir(dir_fd.get()) != 0) {
     int err = errno;
     result.durable = false;
-    result.not_durable_reason = target + " was replaced, but fsync of its directory " + dir +
-                                " failed (" + errno_text(err) +
-                                "): the change may not survive a crash";
+    result.not_durable_reason = target + " was replaced, but fsync of its directory " + dir + " failed (" +
+                                errno_text(err) + "): the change may not survive a crash";
   }
   return result;
 }

@@ -141,7 +141,9 @@ TenantPlacement decode_tenant_placement(const nlohmann::json& describe) {
   }
   p.node_by_shard = nodes;
   for (size_t i = 0; i < n; i++)
-    if (!seen[i]) return unsettled("storcon lists " + std::to_string(rows.size()) + " of " + std::to_string(n) + " shards");
+    if (!seen[i])
+      return unsettled("storcon lists " + std::to_string(rows.size()) + " of " + std::to_string(n) +
+                       " shards");
   if (p.policy == PlacementPolicy::Attached)
     for (size_t i = 0; i < n; i++)
       if (!nodes[i]) return unsettled("shard " + std::to_string(i) + " has no attached pageserver");
@@ -168,7 +170,8 @@ ShardMapUpdate shard_map_update(const AttachRequest& req, const NodeDirectory& n
     size_t comma = rendered.pageserver_connstring.find(',', start);
     PageserverTarget t;
     t.node_id = req.node_by_shard[i];
-    t.libpq_url = rendered.pageserver_connstring.substr(start, comma == std::string::npos ? comma : comma - start);
+    t.libpq_url =
+        rendered.pageserver_connstring.substr(start, comma == std::string::npos ? comma : comma - start);
     std::string grpc = grpc_url_of(*nodes.find(t.node_id));
     if (!grpc.empty()) t.grpc_url = grpc;
     out.shards.push_back(std::move(t));
@@ -207,8 +210,8 @@ SafekeeperSetUpdate safekeeper_set_update(const nlohmann::json& locate, const Sa
   }
   if (req.ids.empty()) throw DecodeError("storcon lists no safekeepers for the timeline");
   if (req.ids.size() > kMaxSafekeepers)
-    throw DecodeError("the timeline has " + std::to_string(req.ids.size()) + " safekeepers; neon accepts at most " +
-                      std::to_string(kMaxSafekeepers));
+    throw DecodeError("the timeline has " + std::to_string(req.ids.size()) +
+                      " safekeepers; neon accepts at most " + std::to_string(kMaxSafekeepers));
   return from_rendered(req, sks);
 }
 

@@ -65,7 +65,8 @@ ShardMapUpdate shard_map_update(const TenantPlacement& p, const NodeDirectory& n
 // The safekeeper set of GET /debug/v1/tenant/:t/timeline/:tl/locate ({generation, sk_set,
 // new_sk_set}): during a migration both sets, current members first, as storcon notifies them.
 // Throws DecodeError for a malformed body, HookError(503) for an unknown or unusable safekeeper.
-SafekeeperSetUpdate safekeeper_set_update(const nlohmann::json& timeline_locate, const SafekeeperDirectory& sks);
+SafekeeperSetUpdate safekeeper_set_update(const nlohmann::json& timeline_locate,
+                                          const SafekeeperDirectory& sks);
 // From a hook notification.
 SafekeeperSetUpdate safekeeper_set_update(const SafekeepersRequest& req, const SafekeeperDirectory& sks);
 

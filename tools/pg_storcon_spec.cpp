@@ -112,7 +112,8 @@ Options parse_args(int argc, char** argv) {
       case kHelp: std::cout << kUsage; std::exit(0);
       case kVersion: std::cout << "pg_storcon_spec " << PG_STORCON_VERSION << "\n"; std::exit(0);
       default:
-        fail(kExitConfig, std::string("unknown or incomplete option \"") + argv[optind - 1] + "\"\n" + kUsage);
+        fail(kExitConfig,
+             std::string("unknown or incomplete option \"") + argv[optind - 1] + "\"\n" + kUsage);
     }
   }
   if (optind + 1 != argc) fail(kExitConfig, std::string("give exactly one CONFIG_JSON\n") + kUsage);
@@ -128,7 +129,8 @@ std::string read_token(const std::string& path) {
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front()))) token.erase(0, 1);
   if (token.empty()) throw FileError(path + " holds no token");
-  if (token.find_first_of("\r\n\t ") != std::string::npos) throw FileError(path + " holds more than one word");
+  if (token.find_first_of("\r\n\t ") != std::string::npos)
+    throw FileError(path + " holds more than one word");
   return token;
 }
 
@@ -150,7 +152,8 @@ bool same_placement(const TenantPlacement& a, const TenantPlacement& b) {
 
 TenantPlacement settled_placement(StorconGet& storcon, const std::string& tenant) {
   TenantPlacement p = decode_tenant_placement(storcon.get("/control/v1/tenant/" + tenant));
-  if (p.tenant_id != tenant) throw DecodeError("storcon described tenant " + p.tenant_id + " instead of " + tenant);
+  if (p.tenant_id != tenant)
+    throw DecodeError("storcon described tenant " + p.tenant_id + " instead of " + tenant);
   if (p.policy != PlacementPolicy::Attached)
     throw std::runtime_error("tenant " + tenant + " has placement policy " + policy_text(p) +
                              ": no pageserver is attached to start a compute from");
@@ -167,7 +170,8 @@ StorconView ask_storcon(StorconGet& storcon, const ComputeIdentity& id) {
   nodes.replace(decode_node_list(storcon.get("/control/v1/node")));
   view.shard_map = shard_map_update(view.placement, nodes);
   if (id.primary) {
-    auto locate = storcon.get_or_404("/debug/v1/tenant/" + id.tenant_id + "/timeline/" + id.timeline_id + "/locate");
+    auto locate =
+        storcon.get_or_404("/debug/v1/tenant/" + id.tenant_id + "/timeline/" + id.timeline_id + "/locate");
     if (locate) {
       SafekeeperDirectory sks;
       sks.replace(decode_safekeeper_list(storcon.get("/control/v1/safekeeper")));
@@ -196,7 +200,8 @@ StorconView ask_until_settled(StorconGet& storcon, const ComputeIdentity& id, lo
     } catch (const HookError& e) {  // an address storcon named cannot be used (yet)
       why = e.what();
     } catch (const StorconError& e) {
-      if (e.kind() == FailureKind::Transport || (e.kind() == FailureKind::Http && retryable_status(e.status())))
+      if (e.kind() == FailureKind::Transport ||
+          (e.kind() == FailureKind::Http && retryable_status(e.status())))
         why = std::string(e.what()) + " (" + e.detail() + ")";
       else if (e.kind() == FailureKind::Http)
         fail(kExitStorcon, "storcon refused: " + std::string(e.what()) + " (" + e.detail() + ")");
@@ -268,8 +273,8 @@ int main(int argc, char** argv) {
     fail(kExitConfig, opt.config_path + ": " + e.what());
   }
 
-  std::cout << "pg_storcon_spec: " << opt.config_path << (r.changed ? " updated" : " unchanged") << " (tenant "
-            << id.tenant_id << ", timeline " << id.timeline_id << ")\n";
+  std::cout << "pg_storcon_spec: " << opt.config_path << (r.changed ? " updated" : " unchanged")
+            << " (tenant " << id.tenant_id << ", timeline " << id.timeline_id << ")\n";
   const size_t n = view.shard_map.shards.size();
   std::cout << "  pageservers: " << n << (n == 1 ? " shard" : " shards");
   if (n > 1) std::cout << ", stripe size " << *view.shard_map.stripe_size;
@@ -294,7 +299,8 @@ int main(int argc, char** argv) {
     std::optional<FileOwner> owner;
     if (::geteuid() == 0) owner = FileOwner{st.st_uid, st.st_gid};
     ReplaceResult written = replace_file_durably(opt.config_path, r.text, st.st_mode & 07777, owner);
-    if (!written.durable) std::cerr << "pg_storcon_spec: warning: " << written.not_durable_reason << std::endl;
+    if (!written.durable)
+      std::cerr << "pg_storcon_spec: warning: " << written.not_durable_reason << std::endl;
   } catch (const std::exception& e) {
     fail(kExitConfig, e.what());
   }

@@ -80,12 +80,14 @@ nlohmann::json StorconGet::get(std::string_view path) {
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
 
   if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
-    throw StorconError(FailureKind::BadResponse,
-                       "storcon's answer to GET " + p + " is larger than " + std::to_string(max_bytes_) + " bytes",
-                       0, "GET", p, url);
+    throw StorconError(
+        FailureKind::BadResponse,
+        "storcon's answer to GET " + p + " is larger than " + std::to_string(max_bytes_) + " bytes", 0, "GET",
+        p, url);
   if (rc != CURLE_OK) {
     std::string why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
-    throw StorconError(FailureKind::Transport, "could not reach storcon at " + url + ": " + why, 0, "GET", p, url);
+    throw StorconError(FailureKind::Transport, "could not reach storcon at " + url + ": " + why, 0, "GET", p,
+                       url);
   }
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -96,8 +98,8 @@ nlohmann::json StorconGet::get(std::string_view path) {
   } catch (const DecodeError& e) {
     std::string why = e.what();
     if (why == "request body is not valid JSON") why = "not JSON";
-    throw StorconError(FailureKind::BadResponse, "storcon's answer to GET " + p + " is " + why, status, "GET", p,
-                       url);
+    throw StorconError(FailureKind::BadResponse, "storcon's answer to GET " + p + " is " + why, status, "GET",
+                       p, url);
   }
 }
 

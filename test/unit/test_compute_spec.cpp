@@ -15,7 +15,9 @@ namespace {
 const char* kTenant = "1f359dd625e519a1a4e8d7509690f6fc";
 const char* kTimeline = "de200bd42b49cc1814412c7e592dd6e9";
 
-std::string url(int port) { return "postgres://no_user@ps" + std::to_string(port) + ":" + std::to_string(port); }
+std::string url(int port) {
+  return "postgres://no_user@ps" + std::to_string(port) + ":" + std::to_string(port);
+}
 
 ShardMapUpdate one_shard(int64_t node, int port) {
   ShardMapUpdate m;
@@ -77,7 +79,8 @@ const OJson& spec_of(const OJson& j) { return j.contains("spec") ? j["spec"] : j
 std::vector<std::pair<std::string, std::string>> settings_of(const OJson& j) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& e : spec_of(j)["cluster"]["settings"])
-    out.emplace_back(e["name"].get<std::string>(), e["value"].is_null() ? "<null>" : e["value"].get<std::string>());
+    out.emplace_back(e["name"].get<std::string>(),
+                     e["value"].is_null() ? "<null>" : e["value"].get<std::string>());
   return out;
 }
 
@@ -106,7 +109,8 @@ TEST(ComputeSpec, IdentityFromSpecFields) {
 }
 
 TEST(ComputeSpec, IdentityFromSettingsAndProtoVersion) {
-  auto text = settings_config(R"(, {"name": "neon.safekeeper_proto_version", "value": "2", "vartype": "integer"})");
+  auto text =
+      settings_config(R"(, {"name": "neon.safekeeper_proto_version", "value": "2", "vartype": "integer"})");
   ComputeIdentity id = read_compute_identity(text);
   EXPECT_EQ(id.tenant_id, kTenant);
   EXPECT_EQ(id.timeline_id, kTimeline);
@@ -128,7 +132,8 @@ TEST(ComputeSpec, ProtoVersionFromPostgresqlConfIsOverriddenBySettings) {
 }
 
 TEST(ComputeSpec, ReplicaAndStaticAreNotPrimary) {
-  std::string base = R"({"cluster": {"roles": [], "databases": []}, "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc",
+  std::string base =
+      R"({"cluster": {"roles": [], "databases": []}, "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc",
                          "timeline_id": "de200bd42b49cc1814412c7e592dd6e9", "mode": )";
   EXPECT_FALSE(read_compute_identity(base + R"("Replica"})").primary);
   EXPECT_FALSE(read_compute_identity(base + R"({"Static": "0/169AD58"}})").primary);
@@ -212,9 +217,11 @@ TEST(ComputeSpec, SpecFieldsFormIsRewrittenInPlace) {
 TEST(ComputeSpec, UnchangedInputIsReturnedByteForByte) {
   // Odd formatting that a re-serialisation would change.
   std::string text =
-      "{ \"cluster\" : {\"roles\":[],\"databases\":[]},\t\"tenant_id\":\"1f359dd625e519a1a4e8d7509690f6fc\",\n"
+      "{ \"cluster\" : "
+      "{\"roles\":[],\"databases\":[]},\t\"tenant_id\":\"1f359dd625e519a1a4e8d7509690f6fc\",\n"
       "\"timeline_id\":\"de200bd42b49cc1814412c7e592dd6e9\", \"pageserver_connstring\": \"" +
-      url(6401) + "\", \"format_version\": 1.00, \"safekeeper_connstrings\": [\"sk1:5454\",\"sk2:5454\",\"sk3:5454\"],"
+      url(6401) +
+      "\", \"format_version\": 1.00, \"safekeeper_connstrings\": [\"sk1:5454\",\"sk2:5454\",\"sk3:5454\"],"
       " \"safekeepers_generation\": 3 }";
   ComputeSpecUpdate u;
   u.shard_map = one_shard(1, 6401);
@@ -225,7 +232,8 @@ TEST(ComputeSpec, UnchangedInputIsReturnedByteForByte) {
 }
 
 TEST(ComputeSpec, CompactFileStaysCompact) {
-  std::string text = R"({"cluster":{"roles":[],"databases":[]},"tenant_id":"1f359dd625e519a1a4e8d7509690f6fc","timeline_id":"de200bd42b49cc1814412c7e592dd6e9","pageserver_connstring":"x"})";
+  std::string text =
+      R"({"cluster":{"roles":[],"databases":[]},"tenant_id":"1f359dd625e519a1a4e8d7509690f6fc","timeline_id":"de200bd42b49cc1814412c7e592dd6e9","pageserver_connstring":"x"})";
   ComputeSpecUpdate u;
   u.shard_map = one_shard(1, 6401);
   RewriteResult r = rewrite_compute_spec(text, u);
@@ -279,12 +287,15 @@ TEST(ComputeSpec, ConnectionInfoFormFollowsAMoveAndASplit) {
   EXPECT_EQ(ps[0]["id"], 2);
   EXPECT_EQ(ps[0]["libpq_url"], url(6402));
   EXPECT_TRUE(ps[0]["grpc_url"].is_null());  // node 1's gRPC address is not node 2's
-  EXPECT_EQ(keys_of(info), (std::vector<std::string>{"shard_count", "stripe_size", "shards", "prefer_protocol"}));
+  EXPECT_EQ(keys_of(info),
+            (std::vector<std::string>{"shard_count", "stripe_size", "shards", "prefer_protocol"}));
 
   // A split to 4 shards: keys NNCC with the new count, stripe size set.
   ComputeSpecUpdate split;
   split.shard_map = ShardMapUpdate{};
-  for (int i = 0; i < 4; i++) split.shard_map->shards.push_back({i + 1, url(6401 + i), "grpc://no_user@ps:" + std::to_string(51051 + i)});
+  for (int i = 0; i < 4; i++)
+    split.shard_map->shards.push_back(
+        {i + 1, url(6401 + i), "grpc://no_user@ps:" + std::to_string(51051 + i)});
   split.shard_map->stripe_size = 32768;
   r = rewrite_compute_spec(text, split);
   info = parse(r.text)["spec"]["pageserver_connection_info"];
@@ -298,7 +309,8 @@ TEST(ComputeSpec, ConnectionInfoFormFollowsAMoveAndASplit) {
 
 TEST(ComputeSpec, ConnectionInfoKeepsOrTakesTheLiteralShardCount) {
   auto with_count = [](int count) {
-    return std::string(R"({"cluster": {"roles": [], "databases": []}, "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc",
+    return std::string(
+               R"({"cluster": {"roles": [], "databases": []}, "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc",
       "timeline_id": "de200bd42b49cc1814412c7e592dd6e9", "pageserver_connection_info": {"shard_count": )") +
            std::to_string(count) + R"(, "stripe_size": )" + (count == 0 ? "null" : "2048") +
            R"(, "shards": {"00)" + (count == 0 ? "00" : "01") +
@@ -322,7 +334,8 @@ TEST(ComputeSpec, ConnectionInfoKeepsOrTakesTheLiteralShardCount) {
 }
 
 TEST(ComputeSpec, GrpcPreferringFileNeedsGrpcAddresses) {
-  std::string text = R"({"cluster": {"roles": [], "databases": []}, "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc",
+  std::string text =
+      R"({"cluster": {"roles": [], "databases": []}, "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc",
     "timeline_id": "de200bd42b49cc1814412c7e592dd6e9", "pageserver_connection_info": {"shard_count": 0,
     "stripe_size": null, "shards": {"0000": {"pageservers": [{"id": 1, "libpq_url": "postgres://no_user@ps6401:6401",
     "grpc_url": "grpc://no_user@ps1:51051"}]}}, "prefer_protocol": "grpc"}})";
@@ -407,7 +420,8 @@ TEST(ComputeSpec, StripeEntryAfterTheConnstringMovesBeforeIt) {
 
 TEST(ComputeSpec, EveryOccurrenceOfASettingIsUpdated) {
   // compute_ctl reads the FIRST entry of a name, PostgreSQL the LAST: both must say the same.
-  auto text = settings_config(R"(, {"name": "neon.pageserver_connstring", "value": "postgres://no_user@other:1", "vartype": "string"},
+  auto text = settings_config(
+      R"(, {"name": "neon.pageserver_connstring", "value": "postgres://no_user@other:1", "vartype": "string"},
       {"name": "NEON.SAFEKEEPERS", "value": "x:1", "vartype": "string"})");
   ComputeSpecUpdate u;
   u.shard_map = one_shard(3, 6403);
@@ -461,7 +475,8 @@ TEST(ComputeSpec, NoGenerationPrefixRemovesTheGenerationField) {
 }
 
 TEST(ComputeSpec, FileWithoutStoragePlacesGetsSpecFields) {
-  std::string text = R"({"cluster": {"roles": [], "databases": []}, "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc",
+  std::string text =
+      R"({"cluster": {"roles": [], "databases": []}, "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc",
                          "timeline_id": "de200bd42b49cc1814412c7e592dd6e9"})";
   ComputeSpecUpdate u;
   u.shard_map = two_shards();
@@ -475,7 +490,8 @@ TEST(ComputeSpec, FileWithoutStoragePlacesGetsSpecFields) {
 }
 
 TEST(ComputeSpec, ReplicaKeepsItsSafekeepers) {
-  std::string text = R"({"cluster": {"roles": [], "databases": []}, "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc",
+  std::string text =
+      R"({"cluster": {"roles": [], "databases": []}, "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc",
                          "timeline_id": "de200bd42b49cc1814412c7e592dd6e9", "mode": "Replica",
                          "pageserver_connstring": "postgres://no_user@ps6401:6401"})";
   ComputeSpecUpdate u;
@@ -507,7 +523,8 @@ TEST(ComputeSpec, RefusesUpdatesNeonCannotUse) {
     EXPECT_THROW(rewrite_compute_spec(spec_fields_config(), u), ComputeSpecError) << bad;
   }
   u.safekeepers = SafekeeperSetUpdate{1, {"sk1:1", "sk2:1", "sk1:1"}};
-  EXPECT_THROW(rewrite_compute_spec(spec_fields_config(), u), ComputeSpecError);  // compute_ctl refuses duplicates
+  EXPECT_THROW(rewrite_compute_spec(spec_fields_config(), u),
+               ComputeSpecError);  // compute_ctl refuses duplicates
   u.safekeepers = SafekeeperSetUpdate{1, {}};
   EXPECT_THROW(rewrite_compute_spec(spec_fields_config(), u), ComputeSpecError);
   u.safekeepers = SafekeeperSetUpdate{1, {}};
@@ -520,13 +537,17 @@ TEST(ComputeSpec, RefusesStoragePlacesOfTheWrongShape) {
   u.shard_map = one_shard(1, 6401);
   auto base = [](const std::string& extra) {
     return R"({"cluster": {"roles": [], "databases": []}, "tenant_id": "1f359dd625e519a1a4e8d7509690f6fc",
-               "timeline_id": "de200bd42b49cc1814412c7e592dd6e9", )" + extra + "}";
+               "timeline_id": "de200bd42b49cc1814412c7e592dd6e9", )" +
+           extra + "}";
   };
   EXPECT_THROW(rewrite_compute_spec(base(R"("pageserver_connstring": 5)"), u), ComputeSpecError);
   EXPECT_THROW(rewrite_compute_spec(base(R"("pageserver_connection_info": [])"), u), ComputeSpecError);
-  EXPECT_THROW(rewrite_compute_spec(base(R"("pageserver_connection_info": {"shards": {}})"), u), ComputeSpecError);
+  EXPECT_THROW(rewrite_compute_spec(base(R"("pageserver_connection_info": {"shards": {}})"), u),
+               ComputeSpecError);
   EXPECT_THROW(rewrite_compute_spec(base(R"("pageserver_connection_info": {"shard_count": 0, "shards": {},
-                                              "prefer_protocol": "carrier-pigeon"})"), u), ComputeSpecError);
+                                              "prefer_protocol": "carrier-pigeon"})"),
+                                    u),
+               ComputeSpecError);
   EXPECT_THROW(rewrite_compute_spec(base(R"("shard_stripe_size": "big", "pageserver_connstring": "x")"), u),
                ComputeSpecError);
   // A settings entry for the connstring without a value: compute_ctl would write the bare name.

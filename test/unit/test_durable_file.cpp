@@ -60,7 +60,9 @@ ssize_t flaky_write(int fd, const void* buf, size_t n) {
   return ::write(fd, buf, n < 3 ? n : 3);  // short writes, too
 }
 int flaky_fsync(int fd) { return g_fsyncs_ok-- <= 0 ? (errno = EIO, -1) : ::fsync(fd); }
-int flaky_rename(const char* a, const char* b) { return g_renames_ok-- <= 0 ? (errno = EXDEV, -1) : ::rename(a, b); }
+int flaky_rename(const char* a, const char* b) {
+  return g_renames_ok-- <= 0 ? (errno = EXDEV, -1) : ::rename(a, b);
+}
 int flaky_dir_fsync(int fd) { return g_dir_fsyncs_ok-- <= 0 ? (errno = EIO, -1) : ::fsync(fd); }
 const FileCalls kFlaky = {flaky_write, flaky_fsync, flaky_rename, flaky_dir_fsync};
 void allow(int writes, int fsyncs, int renames, int dir_fsyncs) {

@@ -26,7 +26,10 @@ nlohmann::json shard(const std::string& id, std::optional<int64_t> node) {
 
 nlohmann::json describe(std::vector<nlohmann::json> shards, nlohmann::json policy = {{"Attached", 1}},
                         int stripe = 2048) {
-  return {{"tenant_id", kTenant}, {"shards", shards}, {"stripe_size", stripe}, {"policy", policy},
+  return {{"tenant_id", kTenant},
+          {"shards", shards},
+          {"stripe_size", stripe},
+          {"policy", policy},
           {"config", nlohmann::json::object()}};
 }
 
@@ -86,7 +89,8 @@ TEST(Placement, UnshardedAttachedTenantIsSettled) {
 
 TEST(Placement, ShardedTenantInAnyOrder) {
   TenantPlacement p = decode_tenant_placement(
-      describe({shard(sid(2, 4), 3), shard(sid(0, 4), 1), shard(sid(3, 4), 1), shard(sid(1, 4), 2)}, {{"Attached", 0}}, 32768));
+      describe({shard(sid(2, 4), 3), shard(sid(0, 4), 1), shard(sid(3, 4), 1), shard(sid(1, 4), 2)},
+               {{"Attached", 0}}, 32768));
   EXPECT_TRUE(p.settled) << p.unsettled_reason;
   EXPECT_EQ(p.shard_count, 4);
   EXPECT_EQ(p.stripe_size, 32768u);
@@ -104,7 +108,8 @@ TEST(Placement, OneShardTenantKeepsItsLiteralCount) {
 }
 
 TEST(Placement, EachFlagMakesTheTenantUnsettled) {
-  for (const char* flag : {"is_reconciling", "is_pending_compute_notification", "is_splitting", "is_importing"}) {
+  for (const char* flag :
+       {"is_reconciling", "is_pending_compute_notification", "is_splitting", "is_importing"}) {
     auto s1 = shard(sid(1, 2), 2);
     s1[flag] = true;
     TenantPlacement p = decode_tenant_placement(describe({shard(sid(0, 2), 1), s1}));
@@ -120,8 +125,8 @@ TEST(Placement, EachFlagMakesTheTenantUnsettled) {
 
 TEST(Placement, SplitInProgressIsUnsettled) {
   // storcon lists parents and children while a split runs.
-  TenantPlacement p = decode_tenant_placement(
-      describe({shard(sid(0, 1), 1), shard(sid(0, 2), 1), shard(sid(1, 2), 1)}));
+  TenantPlacement p =
+      decode_tenant_placement(describe({shard(sid(0, 1), 1), shard(sid(0, 2), 1), shard(sid(1, 2), 1)}));
   EXPECT_FALSE(p.settled);
   EXPECT_NE(p.unsettled_reason.find("split"), std::string::npos);
 }
@@ -180,7 +185,8 @@ TEST(Placement, MalformedDescribesAreErrors) {
 }
 
 TEST(Placement, ShardMapUpdateRendersLikeTheHook) {
-  TenantPlacement p = decode_tenant_placement(describe({shard(sid(0, 2), 3), shard(sid(1, 2), 2)}, {{"Attached", 1}}, 4096));
+  TenantPlacement p =
+      decode_tenant_placement(describe({shard(sid(0, 2), 3), shard(sid(1, 2), 2)}, {{"Attached", 1}}, 4096));
   ShardMapUpdate m = shard_map_update(p, nodes());
   ASSERT_EQ(m.shards.size(), 2u);
   EXPECT_EQ(m.shards[0].node_id, 3);
@@ -195,7 +201,9 @@ TEST(Placement, ShardMapUpdateRendersLikeTheHook) {
   EXPECT_EQ(render_pageserver_connstring(m), hook.pageserver_connstring);
 
   // From a notify-attach: no literal count.
-  AttachRequest req = parse_attach(R"({"tenant_id":")" + kTenant + R"(","preferred_az":null,"stripe_size":null,"shards":[{"node_id":1,"shard_number":0}]})");
+  AttachRequest req =
+      parse_attach(R"({"tenant_id":")" + kTenant +
+                   R"(","preferred_az":null,"stripe_size":null,"shards":[{"node_id":1,"shard_number":0}]})");
   ShardMapUpdate from_hook = shard_map_update(req, nodes());
   EXPECT_FALSE(from_hook.shard_count.has_value());
   EXPECT_FALSE(from_hook.stripe_size.has_value());
@@ -215,13 +223,17 @@ TEST(Placement, SafekeeperSetFromTimelineLocate) {
   u = safekeeper_set_update(locate, safekeepers());
   EXPECT_EQ(u.entries, (std::vector<std::string>{"sk2:5454", "sk3:5454", "sk4:5454"}));
 
-  EXPECT_THROW(safekeeper_set_update(nlohmann::json::parse(R"({"generation": 1, "sk_set": [9]})"), safekeepers()),
-               HookError);  // unknown id
-  EXPECT_THROW(safekeeper_set_update(nlohmann::json::parse(R"({"generation": 1, "sk_set": []})"), safekeepers()),
+  EXPECT_THROW(
+      safekeeper_set_update(nlohmann::json::parse(R"({"generation": 1, "sk_set": [9]})"), safekeepers()),
+      HookError);  // unknown id
+  EXPECT_THROW(
+      safekeeper_set_update(nlohmann::json::parse(R"({"generation": 1, "sk_set": []})"), safekeepers()),
+      DecodeError);
+  EXPECT_THROW(safekeeper_set_update(nlohmann::json::parse(R"({"generation": 1})"), safekeepers()),
                DecodeError);
-  EXPECT_THROW(safekeeper_set_update(nlohmann::json::parse(R"({"generation": 1})"), safekeepers()), DecodeError);
-  EXPECT_THROW(safekeeper_set_update(nlohmann::json::parse(R"({"generation": 1, "sk_set": ["1"]})"), safekeepers()),
-               DecodeError);
+  EXPECT_THROW(
+      safekeeper_set_update(nlohmann::json::parse(R"({"generation": 1, "sk_set": ["1"]})"), safekeepers()),
+      DecodeError);
 
   SafekeepersRequest req;
   req.generation = 6;
