@@ -302,6 +302,9 @@ class SpecToolTest(unittest.TestCase):
              "Forbidden"),
             ({"path_prefix": "/control/v1/node", "status": 200, "body": '{"nodes": "no"}'}, "not what it should be"),
             ({"path_prefix": "/control/v1/tenant/", "status": 503, "body": '{"msg":"Shutting down"}'}, "Shutting down"),
+            # An answer over the tool's 16 MiB cap is refused, not read.
+            ({"path_prefix": "/control/v1/node", "status": 200, "body": '["' + "x" * (17 << 20) + '"]'},
+             "is larger than 16777216 bytes"),
         ]
         for fault, message in cases:
             with self.subTest(fault=fault):
