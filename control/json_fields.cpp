@@ -21,16 +21,18 @@ std::string quoted_key(const std::string& key) {
 }
 }  // namespace
 
-nlohmann::json parse_strict(std::string_view body, int max_depth) {
+namespace {
+template <class Json>
+Json parse_strict_as(std::string_view body, int max_depth) {
   // nlohmann takes a NUL byte for the end of the input and ignores what follows; JSON has no raw
   // NUL anywhere, so a body holding one is not JSON (and not silently shortened).
   if (body.find('\0') != std::string_view::npos) throw DecodeError("request body is not valid JSON");
 
-  using Event = nlohmann::json::parse_event_t;
+  using Event = typename Json::parse_event_t;
   // One entry per open object or array, innermost last: the keys seen so far (none for arrays).
   std::vector<std::set<std::string>> open;
   // Never discards anything (always true); a refusal throws out of the parse at once.
-  auto check = [&](int /*depth*/, Event event, nlohmann::json& parsed) {
+  auto check = [&](int /*depth*/, Event event, Json& parsed) {
     switch (event) {
       case Event::object_start:
       case Event::array_start:
@@ -39,7 +41,7 @@ nlohmann::json parse_strict(std::string_view body, int max_depth) {
         open.emplace_back();
         break;
       case Event::key: {
-        const auto& key = parsed.get_ref<const std::string&>();
+        const auto& key = parsed.template get_ref<const std::string&>();
         if (!open.back().insert(key).second) throw DecodeError("duplicate key " + quoted_key(key));
         break;
       }
@@ -52,9 +54,18 @@ nlohmann::json parse_strict(std::string_view body, int max_depth) {
     }
     return true;
   };
-  auto j = nlohmann::json::parse(body.begin(), body.end(), check, false);
+  auto j = Json::parse(body.begin(), body.end(), check, false);
   if (j.is_discarded()) throw DecodeError("request body is not valid JSON");
   return j;
+}
+}  // namespace
+
+nlohmann::json parse_strict(std::string_view body, int max_depth) {
+  return parse_strict_as<nlohmann::json>(body, max_depth);
+}
+
+nlohmann::ordered_json parse_strict_ordered(std::string_view body, int max_depth) {
+  return parse_strict_as<nlohmann::ordered_json>(body, max_depth);
 }
 
 const nlohmann::json& require_field(const nlohmann::json& obj, const char* key) {

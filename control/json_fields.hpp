@@ -26,6 +26,9 @@ struct DecodeError : std::runtime_error {
 // Throws DecodeError: "request body is not valid JSON", "duplicate key \"<key>\"" or
 // "JSON nested deeper than <max_depth> levels". Any JSON value is returned, not only objects.
 nlohmann::json parse_strict(std::string_view body, int max_depth);
+// The same refusals, keeping every object's keys in document order (for files we rewrite and must
+// change as little as possible: control/compute_spec).
+nlohmann::ordered_json parse_strict_ordered(std::string_view body, int max_depth);
 
 const nlohmann::json& require_field(const nlohmann::json& obj, const char* key);
 std::string get_string(const nlohmann::json& obj, const char* key);

@@ -137,7 +137,9 @@ HttpResponse StorconClient::send(std::string_view method, std::string_view path,
   if (r.aborted)
     throw StorconError(FailureKind::Aborted, "storcon request cancelled", 0, verb, std::string(path), req.url);
   if (r.too_large)
-    throw StorconError(FailureKind::BadResponse, "storcon's " + r.error, 0, verb, std::string(path), req.url);
+    throw StorconError(FailureKind::BadResponse, "storcon's answer to " + verb + " " + std::string(path) + " is " +
+                                                     r.error.substr(r.error.find("larger")),
+                       0, verb, std::string(path), req.url);
   if (!r.error.empty())
     throw StorconError(FailureKind::Transport, "could not reach storcon at " + req.url + ": " + r.error, 0, verb,
                        std::string(path), req.url);
