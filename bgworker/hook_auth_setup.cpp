@@ -1,10 +1,10 @@
 #include "bgworker/hook_auth_setup.hpp"
 
+#include "control/durable_file.hpp"
 #include "extension/gucs.hpp"
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <stdexcept>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,28 +33,11 @@ std::string stat_of(const char* path) {
 }  // namespace
 
 std::string read_file_bounded(const std::string& path, size_t max_bytes, const char* what) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(std::string("cannot read the file named by ") + what + ": " + std::strerror(errno));
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      close(fd);
-      throw std::runtime_error(std::string("cannot read the file named by ") + what + ": " + std::strerror(e));
-    }
-    if (n == 0) break;
-    if (out.size() + static_cast<size_t>(n) > max_bytes) {
-      close(fd);
-      throw std::runtime_error(std::string("the file named by ") + what + " is larger than " +
-                               std::to_string(max_bytes) + " bytes");
-    }
-    out.append(buf, static_cast<size_t>(n));
+  try {
+    return read_small_file(path, max_bytes);
+  } catch (const FileError& e) {  // names the file (the settings are superuser-only), never its contents
+    throw std::runtime_error(std::string("cannot read the file named by ") + what + ": " + e.reason());
   }
-  close(fd);
-  return out;
 }
 
 bool HookCredentials::reload() {

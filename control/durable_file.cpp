@@ -69,16 +69,16 @@ std::string read_small_file(const std::string& path, size_t max_bytes) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     int err = errno;
-    throw FileError("cannot open " + path + ": " + errno_text(err));
+    throw FileError("cannot open " + path + ": " + errno_text(err), errno_text(err));
   }
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) {
     int err = errno;
-    throw FileError("cannot stat " + path + ": " + errno_text(err));
+    throw FileError("cannot stat " + path + ": " + errno_text(err), errno_text(err));
   }
-  if (!S_ISREG(st.st_mode)) throw FileError(path + " is not a regular file");
-  const std::string too_large = path + " is larger than " + std::to_string(max_bytes) + " bytes";
-  if (static_cast<unsigned long long>(st.st_size) > max_bytes) throw FileError(too_large);
+  if (!S_ISREG(st.st_mode)) throw FileError(path + " is not a regular file", "not a regular file");
+  const std::string larger = "larger than " + std::to_string(max_bytes) + " bytes";
+  if (static_cast<unsigned long long>(st.st_size) > max_bytes) throw FileError(path + " is " + larger, larger);
 
   // Read to the end rather than trusting st_size: the file may grow while we read it.
   std::string out;
@@ -88,10 +88,10 @@ std::string read_small_file(const std::string& path, size_t max_bytes) {
     if (n < 0) {
       int err = errno;
       if (err == EINTR) continue;
-      throw FileError("cannot read " + path + ": " + errno_text(err));
+      throw FileError("cannot read " + path + ": " + errno_text(err), errno_text(err));
     }
     if (n == 0) break;
-    if (out.size() + static_cast<size_t>(n) > max_bytes) throw FileError(too_large);
+    if (out.size() + static_cast<size_t>(n) > max_bytes) throw FileError(path + " is " + larger, larger);
     out.append(buf, static_cast<size_t>(n));
   }
   return out;

@@ -21,7 +21,14 @@ namespace storcon {
 
 // The file was not read, or (replace_file_durably) the target was left exactly as it was.
 struct FileError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit FileError(const std::string& message, std::string reason = "")
+      : std::runtime_error(message), reason_(std::move(reason)) {}
+  // The message without the file's name ("No such file or directory", "is larger than N bytes"),
+  // for callers whose setting names a file that must not appear in a message; "" if not known.
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::string reason_;
 };
 
 // The whole file, refused with FileError when it cannot be opened, is not a regular file, or holds

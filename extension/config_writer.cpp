@@ -1,10 +1,11 @@
 #include "extension/config_writer.hpp"
 
+#include "control/durable_file.hpp"
 #include "extension/boundary.hpp"
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -17,50 +18,25 @@ namespace storcon::pg {
 
 namespace {
 const char* const kAutoConf = PG_AUTOCONF_FILENAME;
-const char* const kAutoConfTmp = PG_AUTOCONF_FILENAME ".tmp";
 
-std::string os_error(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+// fsync = off: no fsync at all, as pg_fsync() does.
+int no_fsync(int) { return 0; }
+const FileCalls& file_calls() {
+  static const FileCalls without_fsync = {posix_file_calls().write, no_fsync, posix_file_calls().rename, no_fsync};
+  return enableFsync ? posix_file_calls() : without_fsync;
+}
 
-bool sync_fd(int fd) { return !enableFsync || fsync(fd) == 0; }  // fsync = off: as pg_fsync does
-
-// The crash-safe replacement (see the header). Returns "" on success, else the error; sets
-// *replaced once the rename has happened.
+// The crash-safe replacement (control/durable_file). Returns "" on success, else the error; sets
+// *replaced once the new file is in place.
 std::string replace_auto_conf(const std::string& contents, bool* replaced) {
   *replaced = false;
-  int fd = open(kAutoConfTmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, S_IRUSR | S_IWUSR);
-  if (fd < 0) return os_error("could not create postgresql.auto.conf.tmp");
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = ENOSPC;
-      std::string e = os_error("could not write postgresql.auto.conf.tmp");
-      close(fd);
-      unlink(kAutoConfTmp);
-      return e;
-    }
-    done += static_cast<size_t>(n);
+  try {
+    ReplaceResult r = replace_file_durably(kAutoConf, contents, S_IRUSR | S_IWUSR, std::nullopt, file_calls());
+    *replaced = true;
+    return r.durable ? "" : r.not_durable_reason;
+  } catch (const FileError& e) {
+    return e.what();
   }
-  if (!sync_fd(fd)) {
-    std::string e = os_error("could not fsync postgresql.auto.conf.tmp");
-    close(fd);
-    unlink(kAutoConfTmp);
-    return e;
-  }
-  close(fd);
-  if (rename(kAutoConfTmp, kAutoConf) != 0) {
-    std::string e = os_error("could not rename postgresql.auto.conf.tmp to postgresql.auto.conf");
-    unlink(kAutoConfTmp);
-    return e;
-  }
-  *replaced = true;
-  int dir = open(".", O_RDONLY | O_CLOEXEC);  // the data directory (the worker's working directory)
-  if (dir < 0) return os_error("could not open the data directory to fsync it");
-  bool ok = sync_fd(dir);
-  std::string e = ok ? "" : os_error("could not fsync the data directory");
-  close(dir);
-  return e;
 }
 
 // The current entries, parsed by PostgreSQL's own parser. Call with AutoFileLock held.

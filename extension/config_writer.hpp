@@ -1,10 +1,11 @@
 // Writes settings into postgresql.auto.conf with ALTER SYSTEM semantics, as ONE durable
 // replacement of the file under AutoFileLock (the lock ALTER SYSTEM takes): the values are
 // validated first with the settings' own checks, the new contents rendered by control/auto_conf,
-// and the file replaced with the minimal crash-safe protocol (write a temporary file, fsync it,
-// rename it over postgresql.auto.conf, fsync the directory). The temporary file is durable before
-// the rename and the rename is atomic, so after a crash at any point the file is either fully old
-// or fully new; the directory fsync makes the rename itself durable.
+// and the file replaced with the minimal crash-safe protocol of control/durable_file (write a
+// temporary file, fsync it, rename it over postgresql.auto.conf, fsync the directory: two fsyncs).
+// The temporary file is durable before the rename and the rename is atomic, so after a crash at
+// any point the file is either fully old or fully new; the directory fsync makes the rename
+// itself durable.
 #pragma once
 
 #include "control/auto_conf.hpp"

@@ -1,12 +1,12 @@
 #include "extension/storcon_call.hpp"
 
+#include "control/durable_file.hpp"
 #include "extension/boundary.hpp"
 #include "extension/gucs.hpp"
 #include "extension/pg.hpp"
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <memory>
 
 namespace storcon::pg {
@@ -20,19 +20,14 @@ bool interrupt_pending() { return InterruptPending && (QueryCancelPending || Pro
 
 std::string read_token_file(const char* path, const char* setting) {
   if (path == nullptr || path[0] == '\0') return {};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    // The path and contents stay out of the message: the settings are superuser-only.
-    throw IoError(std::string("could not read the file named by ") + setting + ": " + strerror(errno));
-  }
   std::string token;
-  char buf[4096];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    token.append(buf, static_cast<size_t>(in.gcount()));
-    if (token.size() > 16 * 1024) throw IoError(std::string("the file named by ") + setting + " is too large for a token");
+  try {
+    token = read_small_file(path, 16 * 1024);
+  } catch (const FileError& e) {
+    // The path stays out of the message (the settings are superuser-only), and so do the contents.
+    throw IoError(std::string("could not read the file named by ") + setting + ": " + e.reason());
   }
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
-    token.pop_back();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
   if (token.find_first_of("\r\n") != std::string::npos)
     throw IoError(std::string("the file named by ") + setting + " must hold one token on one line");
   return token;
