@@ -26,7 +26,8 @@ POST /__sim/node/<id>/restart  a pageserver restart: scheduling states reset; a 
                                away from it stops waiting for the compute
 POST /__sim/import             finish a running import now: {"tenant_id", "timeline_id", "error"}
 GET /__sim/state               the whole state
-All durations are storcon seconds (multiplied by time_scale).
+The config durations are storcon seconds (multiplied by time_scale); a fault's delay_ms is
+real time.
 """
 
 import threading
