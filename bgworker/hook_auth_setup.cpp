@@ -99,6 +99,8 @@ bool HookCredentials::tls_changed() const {
   return stat_of(pg::guc_hook_tls_cert_file) + "|" + stat_of(pg::guc_hook_tls_key_file) != tls_fingerprint_;
 }
 
+bool HookCredentials::tls_configured() const { return set(pg::guc_hook_tls_cert_file); }
+
 bool is_loopback(const std::string& a) { return a == "::1" || a.rfind("127.", 0) == 0 || a == "localhost"; }
 
 }  // namespace storcon::worker

@@ -33,6 +33,7 @@ class HookCredentials {
   std::optional<Tls> tls() const;
   // True when the certificate or key file changed since the last tls() call.
   bool tls_changed() const;
+  bool tls_configured() const;
 
  private:
   std::string fingerprint_;

@@ -20,6 +20,7 @@
 #include "control/hook_engine.hpp"
 #include "control/ids.hpp"
 #include "control/json_fields.hpp"
+#include "control/status_view.hpp"
 #include "extension/gucs.hpp"
 #include "extension/worker_shmem.hpp"
 
@@ -84,9 +85,11 @@ class Worker {
   std::vector<int> waited_fds_;
   uint64_t tickets_seen_ = 0;
   bool backoff_ = false;  // the last iteration failed: do not spin
+  int64_t started_us_ = 0;
 };
 
 void Worker::start() {
+  started_us_ = clock_.now_us();
   pg::worker_attach();
   effects_.attach(&engine_, nullptr);
   effects_.on_reconcile_done = [this](uint64_t pass, const HookReply& r) { reconciler_.on_applied(pass, r); };
@@ -206,7 +209,12 @@ void Worker::reply(uint64_t id, Endpoint e, const HookReply& r) {
 }
 
 HookReply Worker::status_reply() {
-  nlohmann::json st = status_json(server_ ? server_->listen() : "", engine_.in_effect(), stats_);
+  nlohmann::json st = status_json(server_ ? server_->listen() : "", engine_.in_effect(), stats_, engine_.catalog());
+  st["uptime_seconds"] = (clock_.now_us() - started_us_) / 1000000;
+  st["hook_url"] = server_ ? nlohmann::json(std::string(creds_.tls_configured() ? "https://" : "http://") +
+                                            server_->listen())
+                           : nlohmann::json(nullptr);
+  if (!server_problem_.empty()) st["problem"] = server_problem_;
   st.update(engine_.status());
   st["auth"] = creds_.setup().mode;
   if (!creds_.setup().error.empty()) st["warning"] = creds_.setup().error;

@@ -124,4 +124,10 @@ const NodeRecord* NodeDirectory::find(int64_t node_id) const {
   return it == nodes_.end() ? nullptr : &it->second;
 }
 
+const NodeRecord* NodeDirectory::find_by_address(const std::string& host, int port) const {
+  for (const auto& [id, n] : nodes_)
+    if (n.listen_pg_addr == host && n.listen_pg_port == port) return &n;
+  return nullptr;
+}
+
 }  // namespace storcon

@@ -56,6 +56,8 @@ class NodeDirectory {
  public:
   void replace(const std::vector<NodeRecord>& nodes);
   const NodeRecord* find(int64_t node_id) const;
+  // The node whose listen_pg_addr:listen_pg_port this is (for showing a connstring), or nullptr.
+  const NodeRecord* find_by_address(const std::string& host, int port) const;
   size_t size() const { return nodes_.size(); }
 
  private:

@@ -113,19 +113,4 @@ nlohmann::json HookStats::to_json() const {
   return {{"requests", requests}, {"outcomes", outcomes_}, {"events", events_}, {"last_notification", last_}};
 }
 
-nlohmann::json status_json(const std::string& listen, const InEffect& now, const HookStats& stats) {
-  nlohmann::json in_effect = {{"pageserver_connstring", now.pageserver_connstring},
-                              {"stripe_size", nullptr},
-                              {"safekeepers", now.safekeepers}};
-  if (now.stripe_size) in_effect["stripe_size"] = *now.stripe_size;
-  auto or_null = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
-  nlohmann::json j = {{"listen", listen},
-                      {"tenant_id", or_null(now.tenant_id)},
-                      {"timeline_id", or_null(now.timeline_id)},
-                      {"in_effect", in_effect},
-                      {"primary", now.primary}};
-  j.update(stats.to_json());
-  return j;
-}
-
 }  // namespace storcon

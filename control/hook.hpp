@@ -87,7 +87,4 @@ class HookStats {
   double latency_sum_ms_ = 0;
 };
 
-// {"listen", "tenant_id", "timeline_id", "in_effect", "primary"} + the counters.
-nlohmann::json status_json(const std::string& listen, const InEffect& now, const HookStats& stats);
-
 }  // namespace storcon

@@ -80,6 +80,12 @@ const SafekeeperRecord* SafekeeperDirectory::find(int64_t id) const {
   return it == sks_.end() ? nullptr : &it->second;
 }
 
+const SafekeeperRecord* SafekeeperDirectory::find_by_address(const std::string& host, int port) const {
+  for (const auto& [id, s] : sks_)
+    if (s.host == host && s.port == port) return &s;
+  return nullptr;
+}
+
 std::vector<int64_t> missing_safekeepers(const SafekeepersRequest& req, const SafekeeperDirectory& dir) {
   std::vector<int64_t> out;
   for (int64_t id : req.ids)

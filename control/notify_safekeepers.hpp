@@ -39,6 +39,7 @@ class SafekeeperDirectory {
  public:
   void replace(const std::vector<SafekeeperRecord>& sks);
   const SafekeeperRecord* find(int64_t id) const;
+  const SafekeeperRecord* find_by_address(const std::string& host, int port) const;
   size_t size() const { return sks_.size(); }
 
  private:

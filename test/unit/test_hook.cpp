@@ -5,6 +5,7 @@
 
 #include "control/auto_conf.hpp"
 #include "control/hook_plan.hpp"
+#include "control/status_view.hpp"
 #include "test/unit/hook_fakes.hpp"
 
 using namespace storcon;
@@ -226,7 +227,18 @@ TEST(Hook, StatusJsonCarriesCountersAndLastNotification) {
   InEffect now;
   now.tenant_id = kTenant;
   now.stripe_size = 8;
-  auto j = status_json("127.0.0.1:3000", now, stats);
+  Catalog catalog;
+  catalog.nodes.replace({node(1, "ps1")});
+  now.pageserver_connstring = "postgres://no_user@ps1:6400,postgres://no_user@[::1]:6401";
+  now.safekeepers = "g#4:sk1:5454";
+  catalog.safekeepers.replace({sk(1)});
+  auto j = status_json("127.0.0.1:3000", now, stats, catalog);
+  EXPECT_EQ(j["shard_map"].size(), 2u);
+  EXPECT_EQ(j["shard_map"][0]["node_id"], 1);
+  EXPECT_EQ(j["shard_map"][1]["host"], "::1");
+  EXPECT_TRUE(j["shard_map"][1]["node_id"].is_null());
+  EXPECT_EQ(j["safekeeper_set"]["generation"], 4);
+  EXPECT_EQ(j["safekeeper_set"]["members"][0]["id"], 1);
   EXPECT_EQ(j["requests"]["notify-attach"]["200"], 2);
   EXPECT_EQ(j["outcomes"]["applied"], 1);
   EXPECT_EQ(j["last_notification"]["tenant_id"], kTenant);
