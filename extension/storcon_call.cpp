@@ -4,6 +4,11 @@
 #include "extension/gucs.hpp"
 #include "extension/pg.hpp"
 
+extern "C" {
+#include "storage/latch.h"
+#include "utils/wait_event.h"
+}
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -51,6 +56,44 @@ StorconClient& storcon_client() {
   o.ca_file = guc_ca_file ? guc_ca_file : "";
   client->set_options(std::move(o));
   return *client;
+}
+
+template <typename F>
+void PgLongCallProgress::interruptible(F&& f) {
+  try {
+    pg_call(std::forward<F>(f));
+  } catch (const PgError& e) {
+    ErrorData* ed = e.edata();
+    if (ed->sqlerrcode == ERRCODE_QUERY_CANCELED) {
+      const char* doing = doing_.c_str();
+      const char* route = route_.c_str();
+      pg_call([&] {
+        if (ed->detail == nullptr) ed->detail = psprintf("It stopped waiting for %s (%s).", route, doing);
+        if (ed->hint == nullptr)
+          ed->hint = pstrdup("storcon may finish the operation on its own or leave it for a repeat; calling the "
+                             "function again is safe and waits for it.");
+      });
+    }
+    throw;
+  }
+}
+
+void PgLongCallProgress::check() {
+  interruptible([] { CHECK_FOR_INTERRUPTS(); });
+}
+
+void PgLongCallProgress::still_waiting(long elapsed_ms) {
+  const char* doing = doing_.c_str();
+  const long seconds = elapsed_ms / 1000;
+  pg_call([&] { ereport(NOTICE, (errmsg("still %s: %ld s", doing, seconds))); });
+}
+
+void PgLongCallProgress::pause(long ms) {
+  interruptible([&] {
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+  });
 }
 
 }  // namespace storcon::pg
