@@ -1,0 +1,91 @@
+-- Operations storcon answers only when they are done (shard split, tenant and timeline delete,
+-- safekeeper migration) are not cut short by storcon.request_timeout: they wait as long as storcon
+-- takes, bounded by statement_timeout. Timeline delete asks again while storcon answers 409; tenant
+-- delete while it answers 408. (The progress NOTICEs depend on timing: test/e2e/test_long_calls.py
+-- checks them, and cancellation.)
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+CREATE FUNCTION pg_temp.sent() RETURNS TABLE(method text, path text, status int) LANGUAGE sql AS $$
+    SELECT r->>'method', r->>'path' || coalesce('?' || nullif(r->>'query', ''), ''), (r->>'status')::int
+      FROM jsonb_array_elements(storcon.api('GET', '/__sim/requests')) r
+     WHERE r->>'direction' = 'in'
+$$;
+CREATE FUNCTION pg_temp.forget() RETURNS void LANGUAGE sql AS $$ SELECT NULL::void FROM storcon.api('DELETE', '/__sim/requests') $$;
+CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE st text; msg text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+    RETURN st || ' | ' || regexp_replace(msg, '\d+ milliseconds', 'N milliseconds');
+END $$;
+CREATE FUNCTION pg_temp.fault(f jsonb) RETURNS void LANGUAGE sql AS $$ SELECT NULL::void FROM storcon.api('POST', '/__sim/fault', f) $$;
+SELECT count(*) AS created FROM storcon.tenant_create('cc000000000000000000000000000001');
+SELECT storcon.timeline_create('cc000000000000000000000000000001', 'dd000000000000000000000000000001');
+SELECT storcon.timeline_create('cc000000000000000000000000000001', 'dd000000000000000000000000000002');
+SELECT pg_temp.forget();
+
+-- A split that takes longer than storcon.request_timeout succeeds.
+SET storcon.request_timeout = '300ms';
+SELECT pg_temp.fault('{"path_prefix": "/control/v1/tenant/cc000000000000000000000000000001/shard_split", "delay_ms": 1500, "times": 1}');
+SET client_min_messages = warning;
+SELECT * FROM storcon.tenant_shard_split('cc000000000000000000000000000001', 2);
+RESET client_min_messages;
+-- ... while an ordinary call is still bounded by it
+SELECT pg_temp.fault('{"path_prefix": "/control/v1/tenant/cc000000000000000000000000000001", "method": "GET", "delay_ms": 1500, "times": 1}');
+SELECT pg_temp.try($$SELECT count(*) FROM storcon.tenant_shards('cc000000000000000000000000000001')$$);
+RESET storcon.request_timeout;
+
+-- statement_timeout ends the wait; the error says what was waited for and that repeating is safe.
+SET statement_timeout = '500ms';
+SELECT pg_temp.fault('{"path_prefix": "/control/v1/tenant/cc000000000000000000000000000001/shard_split", "delay_ms": 1500, "times": 1}');
+SELECT * FROM storcon.tenant_shard_split('cc000000000000000000000000000001', 4);
+RESET statement_timeout;
+SELECT pg_sleep(1.5);  -- the simulator finishes the abandoned split meanwhile
+SELECT * FROM storcon.tenant_shard_split('cc000000000000000000000000000001', 4);
+SELECT pg_temp.forget();
+
+-- Timeline delete: storcon's 409 ("still deleting") means ask again, until it answers 200.
+SELECT pg_temp.fault('{"path_prefix": "/v1/tenant/cc000000000000000000000000000001/timeline/dd000000000000000000000000000002", "method": "DELETE", "status": 409, "body": "null", "times": 2}');
+SET client_min_messages = warning;
+SELECT storcon.timeline_delete('cc000000000000000000000000000001', 'dd000000000000000000000000000002');
+RESET client_min_messages;
+SELECT * FROM pg_temp.sent();
+SELECT timeline_id FROM storcon.timelines('cc000000000000000000000000000001');
+SELECT pg_temp.forget();
+-- any other error is an error at once
+SELECT pg_temp.fault('{"path_prefix": "/v1/tenant/cc000000000000000000000000000001/timeline/dd000000000000000000000000000001", "method": "DELETE", "status": 412, "body": "{\"msg\":\"Precondition failed: Cannot delete timeline which has child timelines\"}", "times": 1}');
+SELECT storcon.timeline_delete('cc000000000000000000000000000001', 'dd000000000000000000000000000001');
+SELECT * FROM pg_temp.sent();
+SELECT pg_temp.forget();
+
+-- timeline_create without pg_version creates a timeline of this server's major version.
+SELECT storcon.timeline_create('cc000000000000000000000000000001', 'dd000000000000000000000000000003');
+SELECT (r->'body'->>'pg_version')::int = current_setting('server_version_num')::int / 10000 AS this_servers_version
+  FROM jsonb_array_elements(storcon.api('GET', '/__sim/requests')) r WHERE r->>'method' = 'POST';
+SELECT pg_version = current_setting('server_version_num')::int / 10000 AS created_with_it
+  FROM storcon.timelines('cc000000000000000000000000000001') WHERE timeline_id = 'dd000000000000000000000000000003';
+-- a branch inherits its ancestor's version: none is sent
+SELECT pg_temp.forget();
+SELECT storcon.timeline_create('cc000000000000000000000000000001', 'dd000000000000000000000000000004',
+                               ancestor_timeline_id => 'dd000000000000000000000000000003');
+SELECT r->'body' AS body FROM jsonb_array_elements(storcon.api('GET', '/__sim/requests')) r WHERE r->>'method' = 'POST';
+SELECT pg_temp.forget();
+
+-- Tenant delete: a 408 (detaching took longer than storcon waits) means ask again; a 404 after it
+-- means the tenant is gone. A 404 at once is still an error.
+SELECT pg_temp.fault('{"path_prefix": "/v1/tenant/cc000000000000000000000000000001", "method": "DELETE", "status": 408, "body": "{\"msg\":\"Timeout waiting for shard cc000000000000000000000000000001-0104\"}", "times": 1}');
+SET client_min_messages = warning;
+SELECT storcon.tenant_delete('cc000000000000000000000000000001');
+RESET client_min_messages;
+SELECT * FROM pg_temp.sent();
+SELECT pg_temp.forget();
+SELECT pg_temp.fault('{"path_prefix": "/v1/tenant/cc000000000000000000000000000001", "method": "DELETE", "status": 408, "body": "{\"msg\":\"Timeout waiting for shard cc000000000000000000000000000001-0104\"}", "times": 1}');
+SET client_min_messages = warning;
+SELECT storcon.tenant_delete('cc000000000000000000000000000001');
+RESET client_min_messages;
+SELECT * FROM pg_temp.sent();
+SELECT storcon.tenant_delete('cc000000000000000000000000000001');
+SELECT NULL::void FROM storcon.api('DELETE', '/__sim/fault');
+SELECT pg_temp.forget();
