@@ -16,7 +16,9 @@ TIMELINE = "de200bd42b49cc1814412c7e592dd6e9"
 class BringUpTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.sim = Simulator()  # an empty storcon: no nodes, no safekeepers
+        # An empty storcon (no nodes, no safekeepers), its clocks 10x faster: a migration blocked
+        # on the compute hook answers 408 after 3 s instead of 30 s.
+        cls.sim = Simulator(args=["--time-scale", "0.1"])
         cls.admin = Cluster("admin", settings={"storcon.url": f"'{cls.sim.url}'", "storcon.hook_port": "0"})
         cls.admin.start()
         cls.admin.psql("CREATE EXTENSION pg_storcon")
@@ -85,10 +87,14 @@ class BringUpTest(unittest.TestCase):
                          ["neon.tenant_id", "neon.timeline_id", "neon.safekeepers", "neon.stripe_size",
                           "neon.pageserver_connstring"])
 
-        # 6. storcon cannot reach the hook while a shard moves: the doctor sees the pending
-        #    notification and the stale map, and says what to fix
+        # 6. storcon cannot reach the hook while a shard moves: the live migration waits for the
+        #    compute (408, it goes on) until the origin pageserver restarts; then storcon leaves
+        #    the notification pending.  The doctor sees it and the stale map, and says what to fix
         self.sim.call("POST", "/__sim/config", {"control_plane_url": "http://127.0.0.1:1/"})
         self.sql(f"SELECT storcon.shard_migrate('{TENANT}-0102', 2, override_scheduler => true, prewarm => false)")
+        self.sim.call("POST", "/__sim/node/1/restart")
+        wait_until(lambda: not self.sim.call("GET", f"/control/v1/tenant/{TENANT}")[1]["shards"][1]["is_reconciling"],
+                   20, what="migration given up")
         doctor = self.doctor(compute)
         self.assertFalse(doctor["compute_notified"][0])
         self.assertIn("--control-plane-url", doctor["compute_notified"][1])
