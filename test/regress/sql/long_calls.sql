@@ -26,9 +26,12 @@ SELECT storcon.timeline_create('cc000000000000000000000000000001', 'dd0000000000
 SELECT storcon.timeline_create('cc000000000000000000000000000001', 'dd000000000000000000000000000002');
 SELECT pg_temp.forget();
 
--- A split that takes longer than storcon.request_timeout succeeds.
+CREATE FUNCTION pg_temp.sim_config(c jsonb) RETURNS void LANGUAGE sql AS $$ SELECT NULL::void FROM storcon.api('POST', '/__sim/config', c) $$;
+
+-- A split that takes longer than storcon.request_timeout (the simulator's pageservers take 1.5 s)
+-- succeeds.
 SET storcon.request_timeout = '300ms';
-SELECT pg_temp.fault('{"path_prefix": "/control/v1/tenant/cc000000000000000000000000000001/shard_split", "delay_ms": 1500, "times": 1}');
+SELECT pg_temp.sim_config('{"split_seconds": 1.5}');
 SET client_min_messages = warning;
 SELECT * FROM storcon.tenant_shard_split('cc000000000000000000000000000001', 2);
 RESET client_min_messages;
@@ -39,11 +42,13 @@ RESET storcon.request_timeout;
 
 -- statement_timeout ends the wait; the error says what was waited for and that repeating is safe.
 SET statement_timeout = '500ms';
-SELECT pg_temp.fault('{"path_prefix": "/control/v1/tenant/cc000000000000000000000000000001/shard_split", "delay_ms": 1500, "times": 1}');
 SELECT * FROM storcon.tenant_shard_split('cc000000000000000000000000000001', 4);
 RESET statement_timeout;
-SELECT pg_sleep(1.5);  -- the simulator finishes the abandoned split meanwhile
+-- repeating waits for the split storcon went on with, and returns the children
+SET client_min_messages = warning;
 SELECT * FROM storcon.tenant_shard_split('cc000000000000000000000000000001', 4);
+RESET client_min_messages;
+SELECT pg_temp.sim_config('{"split_seconds": 0}');
 SELECT pg_temp.forget();
 
 -- Timeline delete: storcon's 409 ("still deleting") means ask again, until it answers 200.
@@ -53,6 +58,18 @@ SELECT storcon.timeline_delete('cc000000000000000000000000000001', 'dd0000000000
 RESET client_min_messages;
 SELECT * FROM pg_temp.sent();
 SELECT timeline_id FROM storcon.timelines('cc000000000000000000000000000001');
+SELECT pg_temp.forget();
+-- The same against the simulator's own pace: deleting takes 60 storcon-seconds and storcon answers
+-- 409 after waiting 25 (at 1/25 of real time: 2.4 s and 1 s).
+SELECT storcon.timeline_create('cc000000000000000000000000000001', 'dd000000000000000000000000000005');
+SELECT pg_temp.sim_config('{"time_scale": 0.04, "timeline_delete_seconds": 60}');
+SELECT pg_temp.forget();
+SET client_min_messages = warning;
+SELECT storcon.timeline_delete('cc000000000000000000000000000001', 'dd000000000000000000000000000005');
+RESET client_min_messages;
+SELECT count(*) FILTER (WHERE status = 409) > 0 AS asked_again, (array_agg(status ORDER BY ord DESC))[1] AS last_status
+  FROM pg_temp.sent() WITH ORDINALITY AS s(method, path, status, ord);
+SELECT pg_temp.sim_config('{"time_scale": 1, "timeline_delete_seconds": 0}');
 SELECT pg_temp.forget();
 -- any other error is an error at once
 SELECT pg_temp.fault('{"path_prefix": "/v1/tenant/cc000000000000000000000000000001/timeline/dd000000000000000000000000000001", "method": "DELETE", "status": 412, "body": "{\"msg\":\"Precondition failed: Cannot delete timeline which has child timelines\"}", "times": 1}');
@@ -88,4 +105,17 @@ RESET client_min_messages;
 SELECT * FROM pg_temp.sent();
 SELECT storcon.tenant_delete('cc000000000000000000000000000001');
 SELECT NULL::void FROM storcon.api('DELETE', '/__sim/fault');
+SELECT pg_temp.forget();
+-- Against the simulator's pace: detaching takes 60 storcon-seconds, storcon gives up waiting after
+-- 30 with a 408 (at 1/25 of real time: 2.4 s and 1.2 s).
+SELECT count(*) AS created FROM storcon.tenant_create('cc000000000000000000000000000002');
+SELECT pg_temp.sim_config('{"time_scale": 0.04, "tenant_delete_seconds": 60}');
+SELECT pg_temp.forget();
+SET client_min_messages = warning;
+SELECT storcon.tenant_delete('cc000000000000000000000000000002');
+RESET client_min_messages;
+SELECT count(*) FILTER (WHERE status = 408) > 0 AS asked_again, (array_agg(status ORDER BY ord DESC))[1] AS last_status
+  FROM pg_temp.sent() WITH ORDINALITY AS s(method, path, status, ord);
+SELECT count(*) AS tenants_left FROM storcon.tenants() WHERE tenant_id = 'cc000000000000000000000000000002';
+SELECT pg_temp.sim_config('{"time_scale": 1, "tenant_delete_seconds": 0}');
 SELECT pg_temp.forget();

@@ -38,17 +38,20 @@ SELECT method, path FROM pg_temp.sent(); SELECT pg_temp.forget();
 SELECT * FROM storcon.safekeeper_migrate('ee000000000000000000000000000001', 'ff000000000000000000000000000001', ARRAY[1, 2, 5]);
 SELECT * FROM pg_temp.sent(); SELECT pg_temp.forget();
 -- the same set again changes nothing
-SELECT * FROM storcon.safekeeper_migrate('ee000000000000000000000000000001', 'ff000000000000000000000000000001', ARRAY[5, 2, 1]);
+SELECT * FROM storcon.safekeeper_migrate('ee000000000000000000000000000001', 'ff000000000000000000000000000001', ARRAY[1, 2, 5]);
 SELECT pg_temp.forget();
 
--- storcon cannot reach the compute hook: the migration stops half way (joint configuration)
-SELECT NULL::void FROM storcon.api('POST', '/__sim/config', '{"control_plane_url": "http://127.0.0.1:1"}');
+-- storcon cannot reach the compute hook (it retries for minutes: the simulator runs 100 times
+-- faster here): the migration stops half way (joint configuration)
+SELECT NULL::void FROM storcon.api('POST', '/__sim/config', '{"control_plane_url": "http://127.0.0.1:1", "time_scale": 0.01}');
+SET client_min_messages = warning;
 SELECT * FROM storcon.safekeeper_migrate('ee000000000000000000000000000001', 'ff000000000000000000000000000001', ARRAY[1, 2, 3]);
+RESET client_min_messages;
 SELECT * FROM storcon.timeline_locate('ee000000000000000000000000000001', 'ff000000000000000000000000000001');
 -- the doctor's safekeeper checks, for a compute still on generation 3
 SELECT * FROM storcon._doctor_safekeepers('ee000000000000000000000000000001', 'ff000000000000000000000000000001',
                                           'g#3:127.0.0.1:5451,127.0.0.1:5452,127.0.0.55:5455');
-SELECT NULL::void FROM storcon.api('POST', '/__sim/config', '{"control_plane_url": null}');
+SELECT NULL::void FROM storcon.api('POST', '/__sim/config', '{"control_plane_url": null, "time_scale": 1}');
 SELECT pg_temp.forget();
 SELECT * FROM storcon.safekeeper_migrate_abort('ee000000000000000000000000000001', 'ff000000000000000000000000000001');
 SELECT * FROM pg_temp.sent(); SELECT pg_temp.forget();
