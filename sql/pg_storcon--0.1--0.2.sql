@@ -330,11 +330,15 @@ AS $$
      ORDER BY 1, 2
 $$;
 
--- Starts a reconcile of every shard that needs one; returns how many were started.
+-- Starts a reconcile of every shard that needs one and waits for the reconciles under way (storcon
+-- waits up to 30 s: a long call); returns how many there were.
 CREATE FUNCTION storcon.reconcile_all() RETURNS bigint
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT (storcon.api('POST', '/debug/v1/reconcile_all') #>> '{}')::bigint $$;
+AS $$
+    SELECT (answer #>> '{}')::bigint
+      FROM storcon._long_api('POST', '/debug/v1/reconcile_all', NULL, 'reconciling every shard that needs it')
+$$;
 
 -- Compares storcon's memory with its database; an inconsistency is an error naming it.
 CREATE FUNCTION storcon.consistency_check() RETURNS void

@@ -13,7 +13,8 @@ from harness import Cluster, Simulator, free_port  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM_PORT = 55431  # referenced by the SQL files
 TOKEN = "regress-token"
-TESTS = ["catalog", "errors", "admin", "privileges", "paths", "long_calls", "safekeepers", "upgrade", "squat"]
+TESTS = ["catalog", "errors", "admin", "privileges", "paths", "long_calls", "safekeepers", "operations",
+         "upgrade", "squat"]
 
 
 def main():
