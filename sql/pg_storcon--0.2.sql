@@ -520,7 +520,8 @@ BEGIN
 END $$;
 
 -- storcon asks the pageservers for up to 25 s, then answers 409 meaning "still deleting, ask again":
--- a long call that asks again until the timeline is gone.
+-- a long call that asks again until the timeline is gone (200; a 404 after asking again: the tenant
+-- went too).
 CREATE FUNCTION storcon.timeline_delete(tenant_id text, timeline_id text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -530,7 +531,7 @@ DECLARE
     tl text := storcon._hex_id(timeline_delete.timeline_id, 'timeline id');
 BEGIN
     PERFORM storcon._long_api('DELETE', '/v1/tenant/' || tid || '/timeline/' || tl, NULL,
-                              format('deleting timeline %s/%s', tid, tl), again => '{409}');
+                              format('deleting timeline %s/%s', tid, tl), again => '{409}', done_after_again => '{404}');
 END $$;
 
 CREATE FUNCTION storcon.timelines(tenant_id text)
@@ -1137,9 +1138,15 @@ END $$;
 
 -- storcon_cli node-cancel-delete.
 CREATE FUNCTION storcon.node_cancel_delete(node_id bigint) RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT NULL::void FROM storcon.api('DELETE', format('/control/v1/node/%s/delete', node_id)) $$;
+AS $$
+BEGIN
+    IF node_id IS NULL THEN
+        RAISE EXCEPTION 'node_id must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM storcon.api('DELETE', format('/control/v1/node/%s/delete', node_id));
+END $$;
 
 ------------------------------------------------------------------ storcon itself
 

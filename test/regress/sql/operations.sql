@@ -79,6 +79,7 @@ SELECT * FROM storcon.tenant_secondary_download('ab00000000000000000000000000000
 
 -- node_cancel_delete: storcon refuses when no deletion runs
 SELECT storcon.node_cancel_delete(1);
+SELECT storcon.node_cancel_delete(NULL);
 SELECT * FROM pg_temp.sent(); SELECT pg_temp.forget();
 
 -- reconcile_all, consistency_check, leader
