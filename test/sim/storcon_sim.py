@@ -2,8 +2,8 @@
 """storcon_sim.py - an in-memory simulator of Neon's storage controller (storcon) HTTP API.
 
 Why this file exists: pg_storcon's tests need a storage controller to talk to, but the real
-one needs a Neon build, a database and pageservers.  This simulator follows the contract in
-/work/shared/reference/neon-contract.md and Neon's storage_controller source (JSON shapes, field
+one needs a Neon build, a database and pageservers.  This simulator follows Neon's
+storage_controller source (neondatabase/neon, storage_controller/src: JSON shapes, field
 order, status codes, error texts, and how storcon waits, retries and calls the compute hook)
 closely enough to test the extension's storcon client and its compute-hook receiver.
 It keeps all state in memory and uses only the Python 3.11 standard library; the code lives in

@@ -4,7 +4,7 @@
 Why this file exists: the storage-controller simulator is the fixture every pg_storcon test
 relies on, so its own behaviour (JSON shapes, status codes, error texts, compute-hook calls and
 retries, what storcon reports and waits for while things move, test knobs) is checked against
-Neon's storage controller (/work/shared/reference/neon-contract.md, neon-lifecycle.md).  The
+Neon's storage controller (neondatabase/neon, storage_controller/src).  The
 suites live in selftest/ (one concern each); this runs them all.  Each starts the simulator as a
 subprocess on a free port and talks to it over HTTP.
 

@@ -361,3 +361,58 @@ class KnobTests(SimTestCase):
         self.assertEqual(self.call("GET", "/control/v1/node/10001")[0], 200)
 
 
+
+
+class EveryRouteTests(SimTestCase):
+    def test_no_route_fails_inside_the_simulator(self):
+        """Every route, with sensible and with odd arguments, answers storcon's way: never the
+        simulator's own "internal error"."""
+        self.seed(nodes=4, safekeepers=4)
+        tl = "/v1/tenant/%s/timeline/%s" % (T1, TL1)
+        calls = [
+            ("POST", "/v1/tenant", {"new_tenant_id": T1, "placement_policy": {"Attached": 1}}),
+            ("POST", "/v1/tenant/%s/timeline" % T1, {"new_timeline_id": TL1}),
+            ("POST", "/v1/tenant/%s/timeline" % T1, {"new_timeline_id": TL2, "ancestor_timeline_id": TL1}),
+            ("GET", "/metrics", None), ("GET", "/live", None), ("GET", "/ready", None),
+            ("GET", "/control/v1/leader", None), ("GET", "/control/v1/node", None),
+            ("GET", "/control/v1/node/1/shards", None), ("GET", "/control/v1/tenant", None),
+            ("GET", "/control/v1/tenant/" + T1, None), ("GET", "/debug/v1/tenant/%s/locate" % T1, None),
+            ("GET", "/control/v1/tenant/%s/timeline/%s" % (T1, TL1), None),
+            ("GET", "/debug/v1/tenant/%s/timeline/%s/locate" % (T1, TL1), None),
+            ("GET", tl, None), ("GET", "/v1/tenant/%s/timeline" % T1, None),
+            ("PUT", tl + "/archival_config", {"state": "Archived"}),
+            ("PUT", tl + "/archival_config", {"state": "Unarchived"}),
+            ("PUT", "/v1/tenant/%s/timeline/%s/detach_ancestor?detach_behavior=v2" % (T1, TL2), None),
+            ("POST", "/v1/tenant/%s/secondary/download" % T1, None),
+            ("POST", tl + "/safekeeper_migrate", {"new_sk_set": [2, 3, 4]}),
+            ("POST", tl + "/safekeeper_migrate_abort", None),
+            ("POST", "/debug/v1/tenant/%s/timeline/%s/import" % (T1, TL2),
+             {"tenant_id": T1, "timeline_id": TL2, "start_lsn": "0/1", "sk_set": [1], "force_upsert": True}),
+            ("PUT", "/control/v1/node/2/config", {"node_id": 2, "availability": "Offline"}),
+            ("PUT", "/control/v1/node/2/config", {"node_id": 2, "availability": "Active"}),
+            ("PUT", "/control/v1/node/3/drain", None), ("DELETE", "/control/v1/node/3/drain", None),
+            ("PUT", "/control/v1/node/3/fill", None), ("DELETE", "/control/v1/node/3/fill", None),
+            ("PUT", "/control/v1/tenant/%s/migrate_secondary" % T1, {"node_id": 3}),
+            ("PUT", "/control/v1/tenant/%s/migrate" % T1, {"node_id": 4}),
+            ("PUT", "/control/v1/tenant/%s/cancel_reconcile" % T1, None),
+            ("PUT", "/control/v1/preferred_azs", {T1: "az-2"}),
+            ("PUT", "/control/v1/tenant/%s/policy" % T1, {"placement": "Secondary"}),
+            ("PUT", "/control/v1/tenant/%s/policy" % T1, {"placement": {"Attached": 0}, "scheduling": "Pause"}),
+            ("PUT", "/v1/tenant/config", {"tenant_id": T1, "gc_period": "1h"}),
+            ("PATCH", "/v1/tenant/config", {"tenant_id": T1, "gc_period": None}),
+            ("GET", "/v1/tenant/%s/config" % T1, None),
+            ("PUT", "/control/v1/tenant/%s/shard_split" % T1, {"new_shard_count": 2}),
+            ("PUT", "/control/v1/node/4/delete", None), ("DELETE", "/control/v1/node/4/delete", None),
+            ("DELETE", "/control/v1/node/3", None), ("POST", "/debug/v1/node/1/drop", None),
+            ("GET", "/debug/v1/tombstone", None), ("DELETE", "/debug/v1/tombstone/3", None),
+            ("POST", "/debug/v1/reconcile_all", None), ("POST", "/debug/v1/consistency_check", None),
+            ("DELETE", "/v1/tenant/%s/timeline/%s" % (T1, TL2), None),
+            ("PUT", "/control/v1/step_down", None), ("POST", "/__sim/restart", {"wait": True}),
+            ("GET", "/__sim/state", None), ("DELETE", "/v1/tenant/" + T1, None),
+            ("POST", "/v1/tenant", {"new_tenant_id": T2, "placement_policy": "Detached"}),
+            ("DELETE", "/v1/tenant/" + T2, None), ("POST", "/debug/v1/tenant/%s/drop" % T1, None),
+        ]
+        for method, path, body in calls:
+            status, parsed, raw = self.call(method, path, body)
+            self.assertFalse(status == 500 and b"storcon_sim internal error" in raw, (method, path, raw))
+            self.assertLess(status, 600, (method, path))

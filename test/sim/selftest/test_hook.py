@@ -5,7 +5,6 @@ the exact bodies, the retries inside one call and their backoff, which statuses 
 the "skip when already acked" memory, per-tenant serialisation and the 32-call limit.
 """
 
-import json
 import threading
 import time
 
@@ -240,4 +239,4 @@ class BackgroundRetryTests(SimTestCase):
         self.assertEqual(result[0], status, result)
 
 
-__all__ = ["ComputeHookTests", "BackgroundRetryTests", "json"]
+__all__ = ["ComputeHookTests", "BackgroundRetryTests"]

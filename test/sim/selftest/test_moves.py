@@ -6,10 +6,7 @@ is_pending_compute_notification, is_splitting, is_importing, 408s and 409s; thes
 when and as storcon shows them.
 """
 
-import threading
-import time
-
-from .support import (SCALE, T1, T2, TL1, TL2, SimTestCase, in_background, wait_for)
+from .support import T1, T2, TL1, TL2, SimTestCase, in_background, wait_for
 
 ATTACH = "/hook/notify-attach"
 
@@ -250,4 +247,4 @@ class ImportTests(SimTestCase):
                          "NotFound: no import running for %s/%s" % (T1, TL2))
 
 
-__all__ = ["LiveMigrationTests", "SplitTests", "DeletionTests", "PlacementTests", "ImportTests", "SCALE", "T2"]
+__all__ = ["LiveMigrationTests", "SplitTests", "DeletionTests", "PlacementTests", "ImportTests"]

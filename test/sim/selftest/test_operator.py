@@ -7,9 +7,7 @@ Why this file exists: the product's SQL functions are checked against these shap
 codes, so each is storcon's.
 """
 
-import threading
-
-from .support import T1, T2, TL1, TL2, SimTestCase, in_background, sk_body, wait_for
+from .support import T1, T2, TL1, TL2, HookServer, SimTestCase, wait_for
 
 SKS = "/hook/notify-safekeepers"
 
@@ -155,7 +153,6 @@ class OperatorRouteTests(SimTestCase):
         self.assertEqual(self.call("GET", "/control/v1/node/1")[0], 200)
 
     def start_hook(self):
-        from .support import HookServer
         hook = HookServer()
         self.addCleanup(hook.close)
         self.config(control_plane_url=hook.url)
@@ -235,4 +232,4 @@ class OperatorRouteTests(SimTestCase):
         self.assertError(self.call("POST", path + "?wait_ms=soon"), 400, "Failed to parse query param wait_ms")
 
 
-__all__ = ["SafekeeperMigrationTests", "OperatorRouteTests", "threading", "in_background", "sk_body"]
+__all__ = ["SafekeeperMigrationTests", "OperatorRouteTests"]

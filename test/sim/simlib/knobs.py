@@ -1,10 +1,33 @@
 """Test knobs under /__sim/ (never authenticated, not in the request log, never faulted).
 
-Why this file exists: tests need to look inside the simulator and bend it: read and clear the
-request log (incoming calls and outgoing hook calls), inject faults, reset, seed in bulk, change
-runtime config (hook URL and token, time scale, slow split/delete/import), heartbeat safekeepers,
-restart "storcon" (its hook memory is lost and every attached shard is notified again), restart a
-pageserver, finish a pgdata import, and dump the whole state.
+Why this file exists: tests need to look inside the simulator and bend it.
+
+GET/DELETE /__sim/requests     the request log: incoming calls ("direction": "in") and every
+                               attempt of an outgoing control-plane call ("out": url, body,
+                               status or error)
+POST/GET/DELETE /__sim/fault   inject faults on storcon routes: {"path_prefix", "method",
+                               "status", "body", "delay_ms", "hang", "garbage", "times"}
+POST /__sim/reset              forget everything (work in flight is cancelled)
+POST /__sim/seed               {"nodes": N, "safekeepers": M}
+GET/POST /__sim/config         runtime config:
+    control_plane_url, control_plane_token   the hook (a change forgets what was acked)
+    time_scale               multiplies every storcon delay below and storcon's own timings
+    hook_timeout             per-attempt timeout of a hook call (storcon: 10 s)
+    pending_retry_interval   background reconcile period (storcon: 20 s; 0 = off)
+    split_seconds            extra time a shard split spends on the pageservers
+    timeline_delete_seconds  time a timeline deletion takes (DELETE: 409 after ~25 s)
+    tenant_delete_seconds    time the detach of a deleted tenant takes (DELETE: 408 after 30 s)
+    import_seconds           time a pgdata import runs before it finalizes
+    auto_activate_safekeepers, timelines_onto_safekeepers
+POST /__sim/heartbeat          Activating safekeepers become Active
+POST /__sim/restart            a storcon restart: hook memory lost, every attached shard
+                               notified again ({"wait": true} waits for those notifications)
+POST /__sim/node/<id>/restart  a pageserver restart: scheduling states reset; a live migration
+                               away from it stops waiting for the compute
+POST /__sim/import             finish a running import now: {"tenant_id", "timeline_id", "error"}
+GET /__sim/state               the whole state
+The config durations are storcon seconds (multiplied by time_scale); a fault's delay_ms is
+real time.
 """
 
 import threading

@@ -21,7 +21,7 @@ import threading
 import traceback
 
 from . import timing
-from .errors import ApiError, internal_error, request_timeout
+from .errors import internal_error, request_timeout
 
 
 class Reconciler:
@@ -220,5 +220,3 @@ class ReconcileMixin:
                     started += 1
         return started
 
-
-__all__ = ["ReconcileMixin", "Reconciler", "ApiError"]

@@ -15,7 +15,7 @@ its generations end up in the compute's neon.safekeepers ("g#<generation>:...").
 The simulator's safekeepers apply every membership change at once.
 """
 
-from .errors import ApiError, bad_request, conflict, internal_error, not_found
+from .errors import bad_request, conflict, internal_error, not_found
 from .parsing import (SAFEKEEPER_MIGRATE_REQUEST, TIMELINE_IMPORT_REQUEST, parse_json_body)
 from .state import TIMELINE_SAFEKEEPER_COUNT, route
 
@@ -163,5 +163,3 @@ class SafekeeperTimelineRoutes:
             self._cplane_notify(tenant_id, timeline_id, row, generation, current)
         return 200, None
 
-
-__all__ = ["SafekeeperTimelineRoutes", "ApiError"]

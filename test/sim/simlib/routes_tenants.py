@@ -10,7 +10,6 @@ idle, so describe, list and locate stop showing it until something loads it agai
 
 import re
 
-from . import timing
 from .errors import ApiError, bad_request, conflict, not_found
 from .parsing import (DEFAULT_STRIPE_SIZE, HEX32, PREFERRED_AZS_REQUEST, TENANT_CONFIG_FIELDS,
                       TENANT_CONFIG_REQUEST, TENANT_CREATE_REQUEST, TENANT_POLICY_REQUEST,
@@ -285,5 +284,3 @@ class TenantRoutes:
         return 200, {"heatmap_mtime": None, "layers_downloaded": 0, "layers_total": 0,
                      "bytes_downloaded": 0, "bytes_total": 0}
 
-
-__all__ = ["TenantRoutes", "timing"]

@@ -390,5 +390,3 @@ class TimelineRoutes:
         except Exception:
             self.log_line("import failed: " + traceback.format_exc())
 
-
-__all__ = ["TimelineRoutes", "ApiError"]

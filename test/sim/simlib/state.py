@@ -20,7 +20,7 @@ import urllib.parse
 from . import timing
 from .errors import (ApiError, bad_request, json_bytes, not_found, rust_debug_str)
 from .hook import ComputeHook, HttpClient, ShardUpdate
-from .parsing import (DEFAULT_STRIPE_SIZE, HEX32, az_for, decode_json, now_rfc3339,
+from .parsing import (HEX32, az_for, decode_json, now_rfc3339,
                       parse_tenant_shard_id, policy_debug, policy_is_attached, port_for,
                       shard_id_text)
 
@@ -635,6 +635,3 @@ def policy_secondaries_of(policy):
         return policy["Attached"]
     return 1 if policy == "Secondary" else 0
 
-
-__all__ = ["SimCore", "route", "Reply", "Request", "ScheduleError", "BOOTSTRAP_LSN",
-           "TIMELINE_SAFEKEEPER_COUNT", "DEFAULT_PG_VERSION", "DEFAULT_STRIPE_SIZE", "NUMERIC_CONFIG"]
