@@ -6,7 +6,9 @@
 namespace storcon {
 
 namespace {
-bool contains(const std::vector<long>& v, long status) { return std::find(v.begin(), v.end(), status) != v.end(); }
+bool contains(const std::vector<long>& v, long status) {
+  return std::find(v.begin(), v.end(), status) != v.end();
+}
 }  // namespace
 
 LongCallStep classify_long_call_answer(const LongCallPolicy& policy, long status, bool asked_again) {
@@ -24,7 +26,8 @@ LongCallResult run_long_call(StorconClient& client, std::string_view method, std
   const auto started = Clock::now();
   long next_notice_ms = policy.notice_every_ms;
   auto elapsed_ms = [&] {
-    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+    return static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
   };
   auto tick = [&] {
     progress.check();
@@ -43,7 +46,8 @@ LongCallResult run_long_call(StorconClient& client, std::string_view method, std
     switch (classify_long_call_answer(policy, r.status, asked_again)) {
       case LongCallStep::Done:
         result.status = r.status;
-        result.answer = r.status >= 200 && r.status <= 299 ? client.interpret(method, path, r) : nlohmann::json();
+        result.answer =
+            r.status >= 200 && r.status <= 299 ? client.interpret(method, path, r) : nlohmann::json();
         return result;
       case LongCallStep::Fail:
         client.interpret(method, path, r);  // throws storcon's error

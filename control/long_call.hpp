@@ -17,11 +17,12 @@
 namespace storcon {
 
 struct LongCallPolicy {
-  std::vector<long> again;             // statuses meaning "still working, ask again" (409 of a timeline delete)
-  std::vector<long> done_after_again;  // statuses meaning "done" once asked again (404 of a retried tenant delete)
-  long step_ms = 250;                  // longest time between two interrupt checks
-  long notice_every_ms = 5000;         // how often the caller is told the call is still waiting
-  long again_pause_ms = 1000;          // pause before asking again
+  std::vector<long> again;  // statuses meaning "still working, ask again" (409 of a timeline delete)
+  std::vector<long>
+      done_after_again;         // statuses meaning "done" once asked again (404 of a retried tenant delete)
+  long step_ms = 250;           // longest time between two interrupt checks
+  long notice_every_ms = 5000;  // how often the caller is told the call is still waiting
+  long again_pause_ms = 1000;   // pause before asking again
 };
 
 enum class LongCallStep { Done, AskAgain, Fail };

@@ -70,12 +70,12 @@ Datum storcon_api(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("method and path must not be NULL")));
   char* method = text_to_cstring(PG_GETARG_TEXT_PP(0));
   char* path = text_to_cstring(PG_GETARG_TEXT_PP(1));
-  char* body = PG_ARGISNULL(2) ? nullptr
-                               : DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(2)));
+  char* body =
+      PG_ARGISNULL(2) ? nullptr : DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(2)));
   bool in_progress_ok = PG_NARGS() > 3 && !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 
-  char* result = nullptr;      // palloc'd JSON text of the answer, NULL for an empty body
-  char* notice = nullptr;      // palloc'd text of a tolerated 408
+  char* result = nullptr;  // palloc'd JSON text of the answer, NULL for an empty body
+  char* notice = nullptr;  // palloc'd text of a tolerated 408
   storcon::pg::run_guarded([&] {
     const std::string m(method), p(path);
     storcon::pg::check_request(m, p);
@@ -106,18 +106,20 @@ Datum storcon_api(PG_FUNCTION_ARGS) {
 // it comes after an "ask again". Any other non-2xx answer is an error as in storcon.api().
 Datum storcon_long_api(PG_FUNCTION_ARGS) {
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
-    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("method, path and doing must not be NULL")));
+    ereport(ERROR,
+            (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("method, path and doing must not be NULL")));
   char* method = text_to_cstring(PG_GETARG_TEXT_PP(0));
   char* path = text_to_cstring(PG_GETARG_TEXT_PP(1));
-  char* body = PG_ARGISNULL(2) ? nullptr
-                               : DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(2)));
+  char* body =
+      PG_ARGISNULL(2) ? nullptr : DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(2)));
   char* doing = text_to_cstring(PG_GETARG_TEXT_PP(3));
   const storcon::pg::IntList again = storcon::pg::int_array_arg(fcinfo, 4);
   const storcon::pg::IntList done_after_again = storcon::pg::int_array_arg(fcinfo, 5);
 
   TupleDesc tupdesc;
   if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("storcon._long_api must return a record")));
+    ereport(ERROR,
+            (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("storcon._long_api must return a record")));
 
   long status = 0;
   char* result = nullptr;  // palloc'd JSON text of the answer

@@ -27,8 +27,7 @@ std::string read_token_file(const char* path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     // The path and contents stay out of the message: the setting is superuser-only.
-    throw IoError(std::string("could not read the file named by storcon.jwt_token_file: ") +
-                             strerror(errno));
+    throw IoError(std::string("could not read the file named by storcon.jwt_token_file: ") + strerror(errno));
   }
   std::stringstream ss;
   ss << in.rdbuf();
@@ -70,8 +69,9 @@ void PgLongCallProgress::interruptible(F&& f) {
       pg_call([&] {
         if (ed->detail == nullptr) ed->detail = psprintf("It stopped waiting for %s (%s).", route, doing);
         if (ed->hint == nullptr)
-          ed->hint = pstrdup("storcon may finish the operation on its own or leave it for a repeat; calling the "
-                             "function again is safe and waits for it.");
+          ed->hint = pstrdup(
+              "storcon may finish the operation on its own or leave it for a repeat; calling the "
+              "function again is safe and waits for it.");
       });
     }
     throw;

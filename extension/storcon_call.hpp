@@ -23,7 +23,8 @@ std::string storcon_token();
 // pg_call, so errors arrive as PgError; never used inside a libcurl callback.
 class PgLongCallProgress : public LongCallProgress {
  public:
-  PgLongCallProgress(std::string doing, std::string route) : doing_(std::move(doing)), route_(std::move(route)) {}
+  PgLongCallProgress(std::string doing, std::string route)
+      : doing_(std::move(doing)), route_(std::move(route)) {}
   void check() override;
   void still_waiting(long elapsed_ms) override;
   void pause(long ms) override;

@@ -101,8 +101,9 @@ class SequenceServer {
 };
 
 std::string reply(int status, const std::string& body) {
-  return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
 }
 
 ClientOptions options(const std::string& url) {
@@ -162,14 +163,16 @@ TEST(LongCall, OutlastsTheRequestTimeoutAndReportsProgress) {
   client.set_options(options(server.url()));
   RecordingProgress progress;
   nlohmann::json body = {{"new_shard_count", 2}};
-  LongCallResult r = run_long_call(client, "PUT", "/control/v1/tenant/a/shard_split", &body, fast_policy(), progress);
+  LongCallResult r =
+      run_long_call(client, "PUT", "/control/v1/tenant/a/shard_split", &body, fast_policy(), progress);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.answer["new_shards"].size(), 2u);
   EXPECT_EQ(r.attempts, 1);
   EXPECT_GE(progress.checks, 2);             // 1 s in steps of 50 ms
   ASSERT_GE(progress.notices.size(), 1u);    // one every 300 ms
   EXPECT_GE(progress.notices.front(), 300);  // never before the first interval
-  EXPECT_EQ(server.request_lines(), std::vector<std::string>{"PUT /control/v1/tenant/a/shard_split HTTP/1.1"});
+  EXPECT_EQ(server.request_lines(),
+            std::vector<std::string>{"PUT /control/v1/tenant/a/shard_split HTTP/1.1"});
 }
 
 TEST(LongCall, AsksAgainUntilDone) {

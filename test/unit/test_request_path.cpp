@@ -12,10 +12,10 @@ TEST(RequestPath, OrdinaryPathsPass) {
   EXPECT_NO_THROW(check_request_path("/control/v1/node/1"));
   EXPECT_NO_THROW(check_request_path("/control/v1/node/1/delete?force=true"));
   EXPECT_NO_THROW(check_request_path("/v1/tenant/1f359dd625e519a1a4e8d7509690f6fc/timeline"));
-  EXPECT_NO_THROW(check_request_path("/control/v1/tenant/"));      // trailing slash: an empty last segment
-  EXPECT_NO_THROW(check_request_path("/x/.hidden/a..b/..."));       // dots inside a name are not dot segments
-  EXPECT_NO_THROW(check_request_path("/x/%41%62"));                 // other escapes pass
-  EXPECT_NO_THROW(check_request_path("/x?next=/../y"));             // the query is not a path
+  EXPECT_NO_THROW(check_request_path("/control/v1/tenant/"));  // trailing slash: an empty last segment
+  EXPECT_NO_THROW(check_request_path("/x/.hidden/a..b/..."));  // dots inside a name are not dot segments
+  EXPECT_NO_THROW(check_request_path("/x/%41%62"));            // other escapes pass
+  EXPECT_NO_THROW(check_request_path("/x?next=/../y"));        // the query is not a path
 }
 
 TEST(RequestPath, RawDotSegmentsAreRefused) {
