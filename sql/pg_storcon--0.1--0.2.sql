@@ -6,13 +6,15 @@
 
 ------------------------------------------------------------------ update guard (runs first)
 
--- Before anything is replaced or added: schema storcon must be owned by a superuser and hold only
--- the extension's members (and what belongs to them: indexes, row types, identity sequences). A
--- schema owner, or a role that put its own objects there, could replace what the hook worker runs
--- as the bootstrap superuser. Every update script of pg_storcon starts with this block.
+-- Before anything is replaced or added: schema storcon must be owned by a superuser, let no other
+-- role create objects in it, and hold only the extension's members (and what belongs to them:
+-- indexes, row types, identity sequences). A schema owner, or a role that can put its own objects
+-- there (an overload of storcon.api() say), could replace what the hook worker runs as the
+-- bootstrap superuser. Every update script of pg_storcon starts with this block.
 DO $guard$
 DECLARE
     s record;
+    creators text;
     foreign_objects text;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -24,6 +26,17 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'The owner of the schema can replace the extension''s objects, which the hook worker runs as a superuser.',
                   HINT = 'If you trust that role: ALTER SCHEMA storcon OWNER TO <a superuser>; then update again. Otherwise install anew: DROP EXTENSION pg_storcon; DROP SCHEMA storcon CASCADE; CREATE EXTENSION pg_storcon;';
+    END IF;
+    SELECT string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, ', ')
+      INTO creators
+      FROM pg_namespace n, aclexplode(n.nspacl) a
+     WHERE n.oid = s.oid AND a.privilege_type = 'CREATE'
+       AND NOT coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = a.grantee), false);
+    IF creators IS NOT NULL THEN
+        RAISE EXCEPTION 'schema "storcon" lets % create objects in it', creators
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Objects created there could take the place of the extension''s in what the hook worker runs as a superuser.',
+                  HINT = format('REVOKE CREATE ON SCHEMA storcon FROM %s; then update again.', creators);
     END IF;
     WITH RECURSIVE belongs(classid, objid) AS (
         SELECT d.classid, d.objid FROM pg_depend d

@@ -10,7 +10,7 @@
 -- an existing one as it is, and the hook worker runs the extension's functions as the bootstrap
 -- superuser: a role with CREATE on the database could create the schema first, own it, and later
 -- replace what the extension puts there. So the schema must have been created by this very CREATE
--- EXTENSION (its pg_namespace row written by this transaction) and be empty.
+-- EXTENSION (its pg_namespace row written by this transaction, owned by a superuser) and be empty.
 DO $guard$
 DECLARE
     s record;
@@ -19,8 +19,8 @@ DECLARE
     objects text;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    SELECT n.oid, n.xmin, pg_get_userbyid(n.nspowner) AS owner INTO STRICT s
-      FROM pg_namespace n WHERE n.nspname = 'storcon';
+    SELECT n.oid, n.xmin, r.rolname AS owner, r.rolsuper INTO STRICT s
+      FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE n.nspname = 'storcon';
     -- The row's xmin, widened with this transaction's epoch, is in progress only if this transaction
     -- (or one of its subtransactions) wrote it: nobody else's uncommitted rows are visible.
     BEGIN
@@ -38,7 +38,7 @@ BEGIN
                          AND NOT (d.classid = 'pg_extension'::regclass
                                   AND d.objid = (SELECT e.oid FROM pg_extension e WHERE e.extname = 'pg_storcon'))
            ) AS o(classid, objid);
-    IF NOT created_here OR objects IS NOT NULL THEN
+    IF NOT created_here OR NOT s.rolsuper OR objects IS NOT NULL THEN
         RAISE EXCEPTION 'schema "storcon" already exists (owner "%"); pg_storcon installs only into a schema it creates itself', s.owner
             USING ERRCODE = 'duplicate_schema',
                   DETAIL = 'The owner of the schema could replace the extension''s objects, which the hook worker runs as a superuser.'

@@ -21,6 +21,16 @@ CREATE EXTENSION pg_storcon;
 SELECT count(*) AS installed FROM pg_extension WHERE extname = 'pg_storcon';
 SELECT proname, pg_get_userbyid(proowner) AS owner FROM pg_proc WHERE pronamespace = 'storcon'::regnamespace;
 
+-- a schema created earlier in the same transaction, by another role, is not the extension's either
+BEGIN;
+SET LOCAL ROLE storcon_squatter;
+DROP TABLE storcon.nodes;
+DROP FUNCTION storcon.api(text, text, jsonb);
+DROP SCHEMA storcon;
+CREATE SCHEMA storcon;
+RESET ROLE;
+CREATE EXTENSION pg_storcon;
+ROLLBACK;
 -- even empty, the schema is the squatter's
 \c storcon_squat storcon_squatter
 DROP FUNCTION storcon.api(text, text, jsonb);
@@ -41,6 +51,10 @@ ALTER SCHEMA storcon OWNER TO postgres;
 ALTER EXTENSION pg_storcon UPDATE;
 SELECT extversion AS still_at FROM pg_extension WHERE extname = 'pg_storcon';
 DROP FUNCTION storcon.helper();
+-- nor may another role be able to create objects there
+GRANT CREATE ON SCHEMA storcon TO storcon_squatter;
+ALTER EXTENSION pg_storcon UPDATE;
+REVOKE CREATE ON SCHEMA storcon FROM storcon_squatter;
 ALTER EXTENSION pg_storcon UPDATE;
 SELECT e.extversion = a.default_version AS at_default_version
   FROM pg_extension e, pg_available_extensions a WHERE e.extname = 'pg_storcon' AND a.name = 'pg_storcon';
