@@ -24,6 +24,10 @@ std::string hint_for(const StorconError& e) {
   if (has(msg, "safekeepers in different AZs") || has(msg, "active safekeeper"))
     return "Register safekeepers with storcon.safekeeper_register(...) and make them schedulable with "
            "storcon.safekeeper_set_policy(id, 'Active'); they must be in distinct availability zones.";
+  if (has(msg, "notify cplane about safekeeper membership change"))
+    return "storcon could not tell the compute hook (its --control-plane-url) about the new safekeeper set, so the "
+           "migration stopped half way; once the hook answers, repeat storcon.safekeeper_migrate(...) with the same set "
+           "to finish it, or undo it with storcon.safekeeper_migrate_abort(...).";
   if (has(msg, "secondary isn't ready"))
     return "The destination's secondary location is still warming up; retry, or migrate with prewarm => false.";
   if (has(msg, "Timeout waiting for shard") || e.status() == 408)

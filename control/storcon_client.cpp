@@ -2,6 +2,7 @@
 
 #include "control/callback_guard.hpp"
 #include "control/http_transfer.hpp"
+#include "control/request_path.hpp"
 
 #include <curl/curl.h>
 
@@ -107,22 +108,59 @@ StorconClient::StorconClient(AbortCheck abort_check)
   if (curl_ == nullptr) throw std::runtime_error("could not initialise libcurl");
 }
 
-StorconClient::~StorconClient() { curl_easy_cleanup(curl_); }
+StorconClient::~StorconClient() {
+  if (multi_ != nullptr) curl_multi_cleanup(static_cast<CURLM*>(multi_));
+  curl_easy_cleanup(curl_);
+}
+
+namespace {
+
+HttpRequest make_request(const ClientOptions& o, std::string_view method, std::string_view path,
+                         const nlohmann::json* body) {
+  validate_base_url(o.base_url);
+  check_request_path(path);
+  HttpRequest req;
+  req.method = std::string(method);
+  req.url = join_url(o.base_url, path);
+  req.headers.push_back("Accept: application/json");
+  if (!o.token.empty()) req.headers.push_back("Authorization: Bearer " + o.token);
+  if (body != nullptr) req.body = body->dump();
+  req.connect_timeout_ms = o.connect_timeout_ms;
+  req.timeout_ms = o.request_timeout_ms;
+  req.ca_file = o.ca_file;
+  req.verify_peer = o.verify_peer;
+  return req;
+}
+
+// The answer, or the StorconError for a transfer that brought none.
+HttpResponse response_or_throw(HttpResult r, std::string_view method, std::string_view path,
+                               const std::string& url) {
+  const std::string verb(method);
+  if (r.aborted)
+    throw StorconError(FailureKind::Aborted, "storcon request cancelled", 0, verb, std::string(path), url);
+  if (r.too_large)
+    throw StorconError(FailureKind::BadResponse,
+                       "storcon's answer to " + verb + " " + std::string(path) + " is " +
+                           r.error.substr(r.error.find("larger")),
+                       0, verb, std::string(path), url);
+  if (!r.error.empty())
+    throw StorconError(FailureKind::Transport, "could not reach storcon at " + url + ": " + r.error, 0, verb,
+                       std::string(path), url);
+  return HttpResponse{r.status, std::move(r.body)};
+}
+
+// Takes an easy handle out of a multi handle however the stepwise loop ends.
+struct MultiMembership {
+  CURLM* multi;
+  CURL* easy;
+  ~MultiMembership() { curl_multi_remove_handle(multi, easy); }
+};
+
+}  // namespace
 
 HttpResponse StorconClient::send(std::string_view method, std::string_view path,
                                  const nlohmann::json* body) {
-  validate_base_url(options_.base_url);
-  HttpRequest req;
-  req.method = std::string(method);
-  req.url = join_url(options_.base_url, path);
-  req.headers.push_back("Accept: application/json");
-  if (!options_.token.empty()) req.headers.push_back("Authorization: Bearer " + options_.token);
-  if (body != nullptr) req.body = body->dump();
-  req.connect_timeout_ms = options_.connect_timeout_ms;
-  req.timeout_ms = options_.request_timeout_ms;
-  req.ca_file = options_.ca_file;
-  req.verify_peer = options_.verify_peer;
-
+  const HttpRequest req = make_request(options_, method, path, body);
   CURL* h = curl_;
   curl_easy_reset(h);  // keeps the connection cache: keep-alive connections are reused
   HttpTransfer transfer;
@@ -132,23 +170,52 @@ HttpResponse StorconClient::send(std::string_view method, std::string_view path,
   curl_easy_setopt(h, CURLOPT_XFERINFODATA, reinterpret_cast<void*>(abort_check_));
   HttpResult r = transfer.finish(h, curl_easy_perform(h));
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);  // the list dies with `transfer`
-
-  const std::string verb(method);
-  if (r.aborted)
-    throw StorconError(FailureKind::Aborted, "storcon request cancelled", 0, verb, std::string(path), req.url);
-  if (r.too_large)
-    throw StorconError(FailureKind::BadResponse, "storcon's answer to " + verb + " " + std::string(path) + " is " +
-                                                     r.error.substr(r.error.find("larger")),
-                       0, verb, std::string(path), req.url);
-  if (!r.error.empty())
-    throw StorconError(FailureKind::Transport, "could not reach storcon at " + req.url + ": " + r.error, 0, verb,
-                       std::string(path), req.url);
-  return HttpResponse{r.status, std::move(r.body)};
+  return response_or_throw(std::move(r), method, path, req.url);
 }
 
-nlohmann::json StorconClient::call(std::string_view method, std::string_view path,
-                                   const nlohmann::json* body) {
-  HttpResponse r = send(method, path, body);
+HttpResponse StorconClient::send_stepwise(std::string_view method, std::string_view path,
+                                          const nlohmann::json* body,
+                                          const std::function<void()>& between_steps, long step_ms) {
+  HttpRequest req = make_request(options_, method, path, body);
+  req.timeout_ms = 0;  // no total limit: the caller's between_steps() bounds the wait
+  if (multi_ == nullptr) {
+    multi_ = curl_multi_init();
+    if (multi_ == nullptr) throw std::runtime_error("could not initialise libcurl's multi interface");
+  }
+  CURLM* m = static_cast<CURLM*>(multi_);
+  CURL* h = curl_;
+  curl_easy_reset(h);
+  HttpTransfer transfer;  // declared before `member`: the handle leaves the multi before this dies
+  transfer.configure(h, req);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
+  if (curl_multi_add_handle(m, h) != CURLM_OK) throw std::runtime_error("could not start a storcon request");
+  MultiMembership member{m, h};
+  int code = CURLE_OK;
+  for (;;) {
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(m, &running);
+    if (mc != CURLM_OK) throw std::runtime_error(std::string("libcurl: ") + curl_multi_strerror(mc));
+    bool done = false;
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(m, &queued)) {
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == h) {
+        code = msg->data.result;
+        done = true;
+      }
+    }
+    if (done) break;
+    mc = curl_multi_poll(m, nullptr, 0, static_cast<int>(step_ms), nullptr);
+    if (mc != CURLM_OK) throw std::runtime_error(std::string("libcurl: ") + curl_multi_strerror(mc));
+    between_steps();
+  }
+  HttpResult r = transfer.finish(h, code);
+  return response_or_throw(std::move(r), method, path, req.url);
+}
+
+nlohmann::json StorconClient::interpret(std::string_view method, std::string_view path,
+                                        const HttpResponse& r) const {
   const std::string url = join_url(options_.base_url, path);
   if (r.status < 200 || r.status > 299)
     throw StorconError(FailureKind::Http, message_from_error_body(r.status, r.body), r.status,
@@ -159,6 +226,11 @@ nlohmann::json StorconClient::call(std::string_view method, std::string_view pat
     throw StorconError(FailureKind::BadResponse, "storcon sent a response that is not JSON",
                        r.status, std::string(method), std::string(path), url);
   return parsed;
+}
+
+nlohmann::json StorconClient::call(std::string_view method, std::string_view path,
+                                   const nlohmann::json* body) {
+  return interpret(method, path, send(method, path, body));
 }
 
 }  // namespace storcon

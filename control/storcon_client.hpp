@@ -5,6 +5,7 @@
 #pragma once
 #include "control/guard.hpp"
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -84,8 +85,22 @@ class StorconClient {
   nlohmann::json call(std::string_view method, std::string_view path,
                       const nlohmann::json* body = nullptr);
 
+  // One request for an operation storcon answers only when it is done (shard split, deletes,
+  // safekeeper migration: minutes). request_timeout_ms does not apply (the connect timeout does, and
+  // TCP keep-alive notices a peer that died); the transfer is driven by curl_multi_poll in steps of at
+  // most step_ms, and after each step between_steps() runs, outside any libcurl callback. Whatever it
+  // throws (a cancel, a statement timeout) stops the transfer and propagates. Returns any HTTP
+  // answer; throws StorconError for Transport.
+  HttpResponse send_stepwise(std::string_view method, std::string_view path, const nlohmann::json* body,
+                             const std::function<void()>& between_steps, long step_ms = 250);
+
+  // storcon's answer as call() reads it: non-2xx -> StorconError(Http, storcon's msg); 2xx -> the
+  // parsed body (null if empty); a body that is not JSON -> StorconError(BadResponse).
+  nlohmann::json interpret(std::string_view method, std::string_view path, const HttpResponse& r) const;
+
  private:
   void* curl_;  // CURL*, owned
+  void* multi_ = nullptr;  // CURLM*, owned, created by the first send_stepwise
   AbortCheck abort_check_;
   ClientOptions options_;
 };

@@ -5,6 +5,11 @@
 #include "extension/gucs.hpp"
 #include "extension/pg.hpp"
 
+extern "C" {
+#include "storage/latch.h"
+#include "utils/wait_event.h"
+}
+
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -47,6 +52,39 @@ StorconClient& storcon_client() {
   o.ca_file = guc_ca_file ? guc_ca_file : "";
   client->set_options(std::move(o));
   return *client;
+}
+
+template <typename F>
+void PgLongCallProgress::interruptible(F&& f) {
+  try {
+    pg_call(std::forward<F>(f));
+  } catch (const PgError& e) {
+    if (!e.is_cancel()) throw;
+    // A cancel or statement_timeout: say what was abandoned and that repeating is safe.
+    throw PgError(e.sqlerrcode(), e.what(),
+                  e.detail().empty() ? "It stopped waiting for " + route_ + " (" + doing_ + ")." : e.detail(),
+                  e.hint().empty() ? "storcon may finish the operation on its own or leave it for a repeat; calling "
+                                     "the function again is safe and waits for it."
+                                   : e.hint());
+  }
+}
+
+void PgLongCallProgress::check() {
+  interruptible([] { CHECK_FOR_INTERRUPTS(); });
+}
+
+void PgLongCallProgress::still_waiting(long elapsed_ms) {
+  const char* doing = doing_.c_str();
+  const long seconds = elapsed_ms / 1000;
+  pg_call([&] { ereport(NOTICE, (errmsg("still %s: %ld s", doing, seconds))); });
+}
+
+void PgLongCallProgress::pause(long ms) {
+  interruptible([&] {
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+  });
 }
 
 }  // namespace storcon::pg

@@ -3,7 +3,10 @@
 // timeout and termination.
 #pragma once
 
+#include "control/long_call.hpp"
 #include "control/storcon_client.hpp"
+
+#include <string>
 
 namespace storcon::pg {
 
@@ -15,5 +18,23 @@ StorconClient& storcon_client();
 std::string storcon_token();
 // A one-line token from the file a setting names ("" when unset); bounded. Throws IoError.
 std::string read_token_file(const char* path, const char* setting);
+
+// The waiting side of a long storcon call in a backend: interrupts are checked between steps (a
+// cancel or statement timeout ends the wait, with a HINT that repeating the call is safe), a NOTICE
+// "still <doing>: N s" every few seconds, pauses on the latch. Every PostgreSQL call goes through
+// pg_call, so errors arrive as PgError; never used inside a libcurl callback.
+class PgLongCallProgress : public LongCallProgress {
+ public:
+  PgLongCallProgress(std::string doing, std::string route)
+      : doing_(std::move(doing)), route_(std::move(route)) {}
+  void check() override;
+  void still_waiting(long elapsed_ms) override;
+  void pause(long ms) override;
+
+ private:
+  template <typename F>
+  void interruptible(F&& f);
+  std::string doing_, route_;
+};
 
 }  // namespace storcon::pg

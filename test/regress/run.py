@@ -13,7 +13,8 @@ from harness import Cluster, Simulator, free_port  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM_PORT = 55431  # referenced by the SQL files
 TOKEN = "regress-token"
-TESTS = ["catalog", "errors", "admin", "privileges"]
+TESTS = ["catalog", "errors", "admin", "privileges", "paths", "long_calls", "safekeepers", "operations",
+         "upgrade", "squat"]
 
 
 def main():
@@ -28,7 +29,8 @@ def main():
         cluster.psql("CREATE DATABASE contrib_regression")
         pkglibdir = subprocess.check_output(["pg_config", "--pkglibdir"], text=True).strip()
         pg_regress = os.path.join(pkglibdir, "pgxs", "src", "test", "regress", "pg_regress")
-        out = tempfile.mkdtemp(prefix="pg_storcon_regress_out_")
+        # PG_STORCON_REGRESS_OUT keeps results/ somewhere known (to review a new expected file)
+        out = os.environ.get("PG_STORCON_REGRESS_OUT") or tempfile.mkdtemp(prefix="pg_storcon_regress_out_")
         r = subprocess.run([pg_regress, "--use-existing", "--host=127.0.0.1", f"--port={cluster.port}",
                             "--user=postgres", f"--inputdir={HERE}", f"--outputdir={out}",
                             f"--bindir={cluster.bindir}", "--dbname=contrib_regression", *TESTS],
