@@ -1,8 +1,10 @@
 #include "bgworker/audit_log.hpp"
 
 #include <algorithm>
+#include <climits>
 
 #include "bgworker/pg_env.hpp"
+#include "control/json_fields.hpp"
 #include "extension/ext_objects.hpp"
 #include "extension/gucs.hpp"
 
@@ -48,8 +50,13 @@ void AuditLog::add(const std::string& kind, const std::string& tenant_id, const 
                    double duration_ms, const nlohmann::json& forwarded) {
   // Unix seconds; PostgreSQL's TimestampTz counts microseconds from 2000-01-01.
   double at = static_cast<double>(now_us()) / 1e6 + 946684800.0;
-  nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
-  if (parsed.is_discarded()) parsed = without_nul(body.substr(0, 4096));
+  // Kept as JSON only when it is JSON jsonb can hold (no "\u0000", no duplicate keys), else as text.
+  nlohmann::json parsed;
+  try {
+    parsed = parse_strict(body, 64);
+  } catch (const DecodeError&) {
+    parsed = without_nul(body.substr(0, 4096));
+  }
   nlohmann::json row = {{"received_at", at},         {"kind", kind},
                         {"tenant_id", or_null(tenant_id)}, {"timeline_id", or_null(timeline_id)},
                         {"body", parsed},            {"http_status", http_status},
@@ -67,6 +74,8 @@ void AuditLog::add(const std::string& kind, const std::string& tenant_id, const 
 nlohmann::json AuditLog::recent() const { return nlohmann::json(recent_); }
 
 bool AuditLog::due() const { return !pending_.empty() && now_us() >= retry_at_us_; }
+
+long long AuditLog::next_due_us() const { return pending_.empty() ? INT64_MAX : retry_at_us_; }
 
 std::vector<std::string> AuditLog::flush() {
   std::vector<std::string> log;

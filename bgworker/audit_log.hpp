@@ -22,6 +22,8 @@ class AuditLog {
            double duration_ms, const nlohmann::json& forwarded = nullptr);
   // Records are waiting and it is time to try writing them.
   bool due() const;
+  // When the waiting records should be written (PostgreSQL microseconds); INT64_MAX: none wait.
+  long long next_due_us() const;
   // Writes pending records (primary with the extension installed) or drops them (standby);
   // failures are logged, never raised. Returns log lines.
   std::vector<std::string> flush();

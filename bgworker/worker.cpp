@@ -30,6 +30,7 @@
 
 extern "C" {
 #include "pgstat.h"
+#include "utils/timestamp.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
@@ -179,14 +180,24 @@ long Worker::wait_timeout_ms() const {
   if (fetch >= 0) t = std::min(t, fetch);
   if (effects_.has_deferred()) t = 0;
   if (server_) t = server_->timeout_ms(t);
-  if (audit_.due()) t = std::min(t, 100L);
+  if (long long audit = audit_.next_due_us(); audit != INT64_MAX) {
+    long long now = 0;
+    pg::pg_call([&] { now = GetCurrentTimestamp(); });
+    t = std::min<long>(t, static_cast<long>(std::clamp<long long>((audit - now) / 1000 + 1, 0, 1000)));
+  }
   return t;
 }
 
 void Worker::on_reload() {
   engine_.configure(EngineConfig{static_cast<int64_t>(pg::guc_hook_apply_timeout_ms) * 1000, 300'000, 200'000});
-  if (creds_.reload() && creds_.setup().refuse_to_serve != (server_ == nullptr && !server_problem_.empty())) {
-    if (!server_ && !creds_.setup().refuse_to_serve) start_server();
+  if (creds_.reload()) {
+    if (!server_ && !creds_.setup().refuse_to_serve) {
+      start_server();
+    } else if (server_ && creds_.setup().refuse_to_serve) {
+      server_.reset();  // no credentials beyond loopback any more: stop serving
+      effects_.attach(&engine_, nullptr);
+      start_server();   // logs why it does not serve
+    }
   }
   if (server_ && creds_.tls_changed()) {
     try {
@@ -221,6 +232,7 @@ HookReply Worker::status_reply() {
   if (!open_warning_.empty()) st["warning"] = open_warning_;
   st["recent"] = audit_.recent();
   st["reconcile"] = reconciler_.status();
+  st["apply_breakdown"] = effects_.timings().to_json();
   st["catalog"] = {{"nodes", engine_.catalog().nodes.size()}, {"safekeepers", engine_.catalog().safekeepers.size()}};
   return HookReply{200, st};
 }
@@ -266,7 +278,10 @@ void Worker::handle(IncomingRequest& r) {
       return;
     case Endpoint::Metrics: {
       HookReply m{200, nullptr};
-      m.text = stats_.prometheus(engine_.in_effect());
+      m.text = stats_.prometheus(engine_.in_effect()) +
+               "# HELP pg_storcon_audit_dropped_total Audit records dropped (the table refused them, or too many "
+               "waited).\n# TYPE pg_storcon_audit_dropped_total counter\npg_storcon_audit_dropped_total " +
+               std::to_string(audit_.dropped()) + "\n";
       m.content_type = "text/plain; version=0.0.4; charset=utf-8";
       reply(r.id, r.endpoint, m);
       return;
@@ -306,8 +321,11 @@ void Worker::iteration() {
   pg::pg_call([] { CHECK_FOR_INTERRUPTS(); });  // a cancel is a PgError here; SIGTERM ends the process
   if (ConfigReloadPending) {
     ConfigReloadPending = false;
+    effects_.timings().reload_seen(clock_.now_us());
     pg::pg_call([] { ProcessConfigFile(PGC_SIGHUP); });
+    effects_.timings().reloaded(clock_.now_us());
     on_reload();
+    effects_.timings().verified(clock_.now_us());
   }
   if (uint64_t ticket = pg::reconcile_requested(); ticket > tickets_seen_) {
     tickets_seen_ = ticket;

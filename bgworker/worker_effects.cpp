@@ -23,13 +23,19 @@ int64_t SteadyClock::now_us() const {
 }
 
 WriteResult WorkerEffects::write_settings(const std::vector<ConfEntry>& settings) {
+  timings_.write_started(clock_.now_us());
+  const int64_t fsync_before = pg::fsync_microseconds();
   pg::ConfWrite w = pg::edit_auto_conf_file(settings);
+  timings_.written(clock_.now_us(), pg::fsync_microseconds() - fsync_before);
   WriteResult r;
   r.ok = w.ok;
   r.error = w.error;
   r.file_replaced = w.file_replaced;
   r.before = std::move(w.before);
-  if (w.ok || w.file_replaced) kill(PostmasterPid, SIGHUP);  // what pg_reload_conf() does
+  if (w.ok || w.file_replaced) {
+    kill(PostmasterPid, SIGHUP);  // what pg_reload_conf() does
+    timings_.signalled(clock_.now_us());
+  }
   return r;
 }
 

@@ -7,6 +7,7 @@
 
 #include "bgworker/audit_log.hpp"
 #include "bgworker/http_server.hpp"
+#include "control/apply_timing.hpp"
 #include "control/async_fetch.hpp"
 #include "control/hook_engine.hpp"
 #include "extension/catalog_sync.hpp"
@@ -57,6 +58,7 @@ class WorkerEffects : public HookEffects {
   // Lines for the server log, collected where elog is not allowed.
   std::vector<std::string> take_log();
   void log(std::string line) { log_.push_back(std::move(line)); }
+  ApplyTimings& timings() { return timings_; }
 
  private:
   void finish_refresh();
@@ -70,6 +72,7 @@ class WorkerEffects : public HookEffects {
   HookServer* server_ = nullptr;
   std::vector<std::string> log_;
   std::vector<std::function<void()>> deferred_;
+  ApplyTimings timings_;
   std::map<RequestId, Endpoint> endpoints_;
   // The refresh on a miss: both lists fetched in parallel.
   std::map<AsyncFetcher::Id, std::string> refresh_ids_;  // id -> "nodes" | "safekeepers"

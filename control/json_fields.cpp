@@ -42,6 +42,7 @@ Json parse_strict_as(std::string_view body, int max_depth) {
         break;
       case Event::key: {
         const auto& key = parsed.template get_ref<const std::string&>();
+        if (key.find('\0') != std::string::npos) throw DecodeError("a key holds \\u0000 (NUL)");
         if (!open.back().insert(key).second) throw DecodeError("duplicate key " + quoted_key(key));
         break;
       }
@@ -50,6 +51,10 @@ Json parse_strict_as(std::string_view body, int max_depth) {
         open.pop_back();
         break;
       case Event::value:
+        // "\u0000" decodes to a NUL byte: no setting, no C string and no jsonb text can hold it
+        // (the audit log would refuse the whole batch), so it is refused like a raw NUL.
+        if (parsed.is_string() && parsed.template get_ref<const std::string&>().find('\0') != std::string::npos)
+          throw DecodeError("a string holds \\u0000 (NUL)");
         break;
     }
     return true;

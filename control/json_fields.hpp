@@ -22,7 +22,9 @@ struct DecodeError : std::runtime_error {
 //   two readers of one body (a proxy, storcon's log, us) could disagree on what it asks for;
 // - objects and arrays nested more than max_depth deep (a top-level object is depth 1): no body
 //   of ours needs more than a few levels, and the parse stops at the first level too many.
-// A NUL byte anywhere is invalid JSON too (nlohmann alone stops reading there).
+// A NUL byte anywhere is invalid JSON too (nlohmann alone stops reading there), and so is a
+// "\u0000" escape in any string or key (it decodes to NUL, which no C string, setting or jsonb text
+// can hold).
 // Throws DecodeError: "request body is not valid JSON", "duplicate key \"<key>\"" or
 // "JSON nested deeper than <max_depth> levels". Any JSON value is returned, not only objects.
 nlohmann::json parse_strict(std::string_view body, int max_depth);

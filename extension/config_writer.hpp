@@ -10,6 +10,7 @@
 
 #include "control/auto_conf.hpp"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,5 +32,8 @@ ConfWrite edit_auto_conf_file(const std::vector<ConfEntry>& set, const std::vect
 // (an ALTER SYSTEM of the same setting since then is kept). Returns one sentence saying what was
 // done.
 std::string undo_auto_conf_edit(const std::vector<ConfEntry>& written, const std::vector<ConfEntry>& before);
+
+// Microseconds spent in fsync by this process's writes so far (for the apply breakdown).
+int64_t fsync_microseconds();
 
 }  // namespace storcon::pg

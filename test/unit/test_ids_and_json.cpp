@@ -99,3 +99,15 @@ TEST(ParseStrict, InvalidJsonIsOneMessage) {
   EXPECT_EQ(strict_error(std::string("{\"a\":1}\0{\"a\":2}", 15)), "request body is not valid JSON");
   EXPECT_EQ(strict_error(std::string("{\"a\":1}\0", 8)), "request body is not valid JSON");
 }
+
+TEST(StrictJson, EscapedNulIsRefusedInValuesAndKeys) {
+  EXPECT_NO_THROW(parse_strict(R"({"a":"x\u0001y"})", 8));
+  try {
+    parse_strict(R"({"preferred_az":"az\u0000-1"})", 8);
+    FAIL();
+  } catch (const DecodeError& e) {
+    EXPECT_STREQ(e.what(), "a string holds \\u0000 (NUL)");
+  }
+  EXPECT_THROW(parse_strict(R"({"a\u0000":1})", 8), DecodeError);
+  EXPECT_THROW(parse_strict(R"(["ok","\u0000"])", 8), DecodeError);
+}
