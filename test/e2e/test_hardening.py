@@ -84,6 +84,7 @@ class Session:
     def close(self):
         self.p.stdin.close()
         self.p.wait(10)
+        self.p.stdout.close()
 
 
 class HardeningTest(unittest.TestCase):
@@ -225,15 +226,15 @@ class HardeningTest(unittest.TestCase):
             try:
                 with concurrent.futures.ThreadPoolExecutor(1) as ex:
                     pending = ex.submit(self.put, body([2, 3], stripe=4096))
-                    wait_until(lambda: "postgres://no_user@127.0.0.1:6402" in open(
-                        self.pg.path("postgresql.auto.conf")).read(), 5, what="our write")
+                    wait_until(lambda: b"postgres://no_user@127.0.0.1:6402" in self.pg.auto_conf(), 5,
+                               what="our write")
                     session.run(f"ALTER SYSTEM SET neon.pageserver_connstring = '{admin}'")  # an administrator
                     os.kill(postmaster, signal.SIGCONT)
                     status, reply = pending.result(timeout=15)
             finally:
                 os.kill(postmaster, signal.SIGCONT)
             self.assertEqual(status, 503, reply)
-            text = open(self.pg.path("postgresql.auto.conf")).read()
+            text = self.pg.auto_conf().decode()
             self.assertIn(admin, text)                  # kept: no longer ours
             self.assertNotIn("neon.stripe_size", text)  # undone: still ours
         finally:
