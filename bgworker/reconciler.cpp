@@ -1,7 +1,6 @@
 #include "bgworker/reconciler.hpp"
 
 #include "bgworker/storcon_fetch.hpp"
-#include "control/compute_config.hpp"
 #include "control/reconcile.hpp"
 #include "extension/gucs.hpp"
 
@@ -54,7 +53,7 @@ void Reconciler::start() {
   const InEffect& now = engine_.in_effect();
   std::vector<std::pair<std::string, std::string>> paths = {{"nodes", kNodesPath}, {"safekeepers", kSafekeepersPath}};
   if (!now.tenant_id.empty()) {
-    paths.push_back({"locate", "/debug/v1/tenant/" + now.tenant_id + "/locate"});
+    paths.push_back({"describe", "/control/v1/tenant/" + now.tenant_id});
     if (!now.timeline_id.empty() && now.primary)
       paths.push_back({"timeline", "/debug/v1/tenant/" + now.tenant_id + "/timeline/" + now.timeline_id + "/locate"});
   }
@@ -94,17 +93,17 @@ void Reconciler::complete() {
     effects_.replace_catalog(snap);
     stats_.event("catalog_refresh");
     if (!now.tenant_id.empty()) {
-      if (results_["locate"].error.empty() && results_["locate"].status == 404) {
-        note = "storcon does not know tenant " + now.tenant_id;
-      } else {
-        nlohmann::json placement = answer_json(results_["locate"], "tenant locate");
-        std::optional<nlohmann::json> sk_placement;
-        auto tl = results_.find("timeline");
-        if (tl != results_.end() && !(tl->second.error.empty() && tl->second.status == 404))
-          sk_placement = answer_json(tl->second, "timeline locate");
-        expected = compute_config(now.tenant_id, now.timeline_id, placement, sk_placement, snap.safekeepers,
-                                  generation_prefix_supported(now.safekeeper_proto_version));
-      }
+      // A 404 is an answer: storcon does not know the tenant, or does not manage the safekeepers.
+      auto optional_json = [&](const char* key, const char* what) -> std::optional<nlohmann::json> {
+        auto it = results_.find(key);
+        if (it == results_.end() || (it->second.error.empty() && it->second.status == 404)) return std::nullopt;
+        return answer_json(it->second, what);
+      };
+      ReconcileExpectation exp = expected_from_storcon(now, optional_json("describe", "tenant describe"),
+                                                       optional_json("timeline", "timeline locate"),
+                                                       engine_.catalog());
+      expected = std::move(exp.settings);
+      for (const auto& n : exp.notes) note += (note.empty() ? "" : "; ") + n;
     }
   } catch (const std::exception& e) {
     fail(e.what());
@@ -112,6 +111,7 @@ void Reconciler::complete() {
   }
   failures_ = 0;
   last_error_.clear();
+  last_note_ = note;
   last_success_us_ = clock_.now_us();
   ReconcilePlan plan = plan_reconcile(expected, now);
   if (plan.settings.empty()) {
@@ -171,6 +171,7 @@ nlohmann::json Reconciler::status() const {
   nlohmann::json r = {{"running", pass_ != 0},
                       {"failures_in_a_row", failures_},
                       {"last_error", last_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error_)},
+                      {"note", last_note_.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_note_)},
                       {"seconds_since_success", last_success_us_ ? seconds(now - last_success_us_) : nlohmann::json(nullptr)},
                       {"next_in_seconds", next_due_us_ == INT64_MAX ? nlohmann::json(nullptr)
                                                                     : seconds(std::max<int64_t>(0, next_due_us_ - now))}};

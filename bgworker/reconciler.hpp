@@ -67,6 +67,7 @@ class Reconciler {
   int64_t next_due_us_ = 0;
   int failures_ = 0;
   std::string last_error_;
+  std::string last_note_;  // why the last pass left something alone
   int64_t last_success_us_ = 0;
   int64_t last_pass_end_us_ = 0;
 };

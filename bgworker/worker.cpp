@@ -87,6 +87,7 @@ class Worker {
   uint64_t tickets_seen_ = 0;
   bool backoff_ = false;  // the last iteration failed: do not spin
   int64_t started_us_ = 0;
+  std::string compute_ctl_config_;
 };
 
 void Worker::start() {
@@ -106,6 +107,8 @@ void Worker::start() {
   } catch (const std::exception& e) {
     log_line(WARNING, std::string("could not load the catalog mirror (ids are resolved from storcon): ") + e.what());
   }
+  compute_ctl_config_ = pg::guc_compute_ctl_config ? pg::guc_compute_ctl_config : "";
+  effects_.sync_compute_ctl_config();
   creds_.reload();
   start_server();
   rebuild_wait_set();
@@ -212,6 +215,11 @@ void Worker::on_reload() {
   }
   reconciler_.on_reload();
   engine_.on_reload(read_in_effect());  // verifies a pending write
+  std::string spec = pg::guc_compute_ctl_config ? pg::guc_compute_ctl_config : "";
+  if (spec != compute_ctl_config_) {  // newly named: make it describe what is in effect now
+    compute_ctl_config_ = spec;
+    effects_.sync_compute_ctl_config();
+  }
 }
 
 void Worker::reply(uint64_t id, Endpoint e, const HookReply& r) {
@@ -233,6 +241,7 @@ HookReply Worker::status_reply() {
   st["recent"] = audit_.recent();
   st["reconcile"] = reconciler_.status();
   st["apply_breakdown"] = effects_.timings().to_json();
+  st["compute_ctl_config"] = effects_.compute_ctl_status();
   st["catalog"] = {{"nodes", engine_.catalog().nodes.size()}, {"safekeepers", engine_.catalog().safekeepers.size()}};
   return HookReply{200, st};
 }

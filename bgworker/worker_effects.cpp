@@ -2,6 +2,8 @@
 
 #include "bgworker/pg_env.hpp"
 #include "bgworker/storcon_fetch.hpp"
+#include "control/durable_file.hpp"
+#include "control/spec_sync.hpp"
 #include "control/storcon_client.hpp"
 #include "extension/config_writer.hpp"
 #include "extension/gucs.hpp"
@@ -9,6 +11,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <sys/stat.h>
 
 extern "C" {
 #include "access/xlog.h"
@@ -220,6 +223,42 @@ uint64_t WorkerEffects::record(const NotificationRecord& r) {
 
 void WorkerEffects::reconcile_done(uint64_t pass, const HookReply& reply) {
   if (on_reconcile_done) on_reconcile_done(pass, reply);
+}
+
+void WorkerEffects::applied(const std::vector<ConfEntry>&) { sync_compute_ctl_config(); }
+
+// compute_ctl rebuilds PGDATA from this file at every start: it must name what is in effect now.
+// A failure does not change the answer (the compute runs with the right settings); it is logged,
+// shown in /status, and the pre-start command pg_storcon_spec repairs the file before a restart.
+void WorkerEffects::sync_compute_ctl_config() {
+  const char* path = pg::guc_compute_ctl_config;
+  if (path == nullptr || path[0] == '\0') return;
+  try {
+    std::string text = read_small_file(path, kMaxComputeConfigBytes);
+    RewriteResult r = rewrite_compute_spec(text, spec_update_in_effect(engine_->in_effect(), engine_->catalog()));
+    if (r.changed) {
+      struct stat st {};
+      if (stat(path, &st) != 0) throw FileError(std::string("cannot stat ") + path);
+      ReplaceResult w = replace_file_durably(path, r.text, st.st_mode & 07777);
+      if (!w.durable) throw FileError(w.not_durable_reason);
+      spec_writes_++;
+      for (const auto& change : r.changes) log("compute_ctl config: " + change);
+    }
+    spec_error_.clear();
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    if (spec_error_ != e.what()) log(std::string("could not update storcon.compute_ctl_config: ") + e.what());
+    spec_error_ = e.what();
+  }
+}
+
+nlohmann::json WorkerEffects::compute_ctl_status() const {
+  const char* path = pg::guc_compute_ctl_config;
+  if (path == nullptr || path[0] == '\0') return nullptr;
+  return {{"path", path},
+          {"writes", spec_writes_},
+          {"last_error", spec_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(spec_error_)}};
 }
 
 void WorkerEffects::run_deferred() {

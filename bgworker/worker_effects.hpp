@@ -43,6 +43,11 @@ class WorkerEffects : public HookEffects {
   void answer(RequestId id, const HookReply& reply) override;
   uint64_t record(const NotificationRecord& record) override;
   void reconcile_done(uint64_t pass, const HookReply& reply) override;
+  void applied(const std::vector<ConfEntry>& written) override;
+  // Rewrites storcon.compute_ctl_config to describe what is in effect (when it is set).
+  void sync_compute_ctl_config();
+  // {"path", "last_error"|null, "updated_at"} or null when no file is configured.
+  nlohmann::json compute_ctl_status() const;
 
   // The endpoint of a request handed to the engine (for the per-endpoint counters).
   void track(RequestId id, Endpoint e) { endpoints_[id] = e; }
@@ -73,6 +78,8 @@ class WorkerEffects : public HookEffects {
   std::vector<std::string> log_;
   std::vector<std::function<void()>> deferred_;
   ApplyTimings timings_;
+  std::string spec_error_;
+  uint64_t spec_writes_ = 0;
   std::map<RequestId, Endpoint> endpoints_;
   // The refresh on a miss: both lists fetched in parallel.
   std::map<AsyncFetcher::Id, std::string> refresh_ids_;  // id -> "nodes" | "safekeepers"

@@ -1,6 +1,6 @@
 #include "control/compute_config.hpp"
 
-#include "control/hook.hpp"
+#include "control/hook_plan.hpp"
 #include "control/json_fields.hpp"
 #include "control/notify_attach.hpp"
 #include "control/notify_safekeepers.hpp"
@@ -63,8 +63,7 @@ std::vector<ConfEntry> compute_config(const std::string& tenant_id, const std::s
     sks.replace(safekeepers);
     out.push_back({kSafekeepersGuc, render_safekeepers(sk, sks, with_generation)});
   }
-  if (map.stripe_size) out.push_back({kStripeSizeGuc, *map.stripe_size});
-  out.push_back({kConnstringGuc, map.pageserver_connstring});
+  for (auto& e : shard_map_entries(map)) out.push_back(std::move(e));
   return out;
 }
 

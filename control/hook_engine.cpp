@@ -259,6 +259,7 @@ void HookEngine::on_reload(const InEffect& now) {
     Writing w = std::move(*writing_);
     writing_.reset();
     if (settings_in_effect(w.settings, now)) {
+      effects_.applied(w.settings);
       for (uint64_t seq : w.covered) {
         Entry* e = find(seq);
         if (e == nullptr || e->local != Local::Written) continue;

@@ -101,6 +101,9 @@ class HookEffects {
   // The audit log and the counters; returns the notification's sequence number.
   virtual uint64_t record(const NotificationRecord& record) = 0;
   virtual void reconcile_done(uint64_t pass, const HookReply& reply) = 0;
+  // A write was verified in effect (before its notifications are answered): e.g. keep
+  // compute_ctl's config file in step with it.
+  virtual void applied(const std::vector<ConfEntry>& /*written*/) {}
 };
 
 struct Notification {

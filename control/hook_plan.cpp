@@ -95,10 +95,7 @@ LocalPlan plan_attach_local(const AttachRequest& req, const InEffect& now, const
     decided_error(plan, Outcome::Unresolved, e.status, e.what());
     return plan;
   }
-  // neon.stripe_size must precede the connstring: the postmaster captures the stripe size in
-  // effect when the connstring's assign hook runs (contract §2.3).
-  if (target.stripe_size) plan.settings.push_back({kStripeSizeGuc, *target.stripe_size});
-  plan.settings.push_back({kConnstringGuc, target.pageserver_connstring});
+  plan.settings = shard_map_entries(target);
   if (settings_in_effect(plan.settings, now)) {
     plan.kind = LocalPlan::Decided;
     plan.outcome = Outcome::Unchanged;
@@ -203,6 +200,13 @@ HookReply not_hosted_reply(const ParsedNotification& n, const InEffect& now) {
                       {"detail", which + " is not served by this compute (" + mine + ")"}};
   if (!n.timeline_id.empty()) j["timeline_id"] = n.timeline_id;
   return HookReply{200, j};
+}
+
+std::vector<ConfEntry> shard_map_entries(const ShardMapSettings& target) {
+  std::vector<ConfEntry> out;
+  if (target.stripe_size) out.push_back({kStripeSizeGuc, *target.stripe_size});
+  out.push_back({kConnstringGuc, target.pageserver_connstring});
+  return out;
 }
 
 bool settings_in_effect(const std::vector<ConfEntry>& settings, const InEffect& now) {

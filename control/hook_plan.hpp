@@ -80,6 +80,11 @@ LocalPlan plan_local(const ParsedNotification& n, const InEffect& now, const Cat
 // The answer for a notification that is not hosted here.
 HookReply not_hosted_reply(const ParsedNotification& n, const InEffect& now);
 
+// The settings that carry a shard map, in the one order that works: neon.stripe_size (sharded
+// tenants only) BEFORE neon.pageserver_connstring, because the postmaster captures the stripe size
+// in effect when the connstring's assign hook runs (contract §2.3). Every writer uses this.
+std::vector<ConfEntry> shard_map_entries(const ShardMapSettings& target);
+
 // True when the worker's view shows exactly these settings (the stripe size compared as a number).
 bool settings_in_effect(const std::vector<ConfEntry>& settings, const InEffect& now);
 

@@ -1,8 +1,9 @@
 #include "control/reconcile.hpp"
 
+#include "control/json_fields.hpp"
 #include "control/notify_safekeepers.hpp"
+#include "control/placement.hpp"
 
-#include <algorithm>
 #include <set>
 
 namespace storcon {
@@ -10,6 +11,49 @@ namespace storcon {
 namespace {
 std::string stripe_text(const InEffect& now) { return now.stripe_size ? std::to_string(*now.stripe_size) : ""; }
 }  // namespace
+
+ReconcileExpectation expected_from_storcon(const InEffect& now, const std::optional<nlohmann::json>& describe,
+                                           const std::optional<nlohmann::json>& timeline_locate,
+                                           const Catalog& catalog) {
+  ReconcileExpectation out;
+  if (!describe) {
+    out.notes.push_back("storcon does not know tenant " + now.tenant_id);
+    return out;
+  }
+  TenantPlacement placement = decode_tenant_placement(*describe);
+  if (placement.policy != PlacementPolicy::Attached) {
+    out.notes.push_back("tenant " + now.tenant_id + " has placement policy " + policy_text(placement) +
+                        ": no shard map to apply");
+  } else if (!placement.settled) {
+    out.notes.push_back("storcon is moving tenant " + now.tenant_id + " (" + placement.unsettled_reason +
+                        "): its notification brings the new shard map");
+  } else {
+    for (auto& e : shard_map_entries(render_attach(attach_request_of(placement), catalog.nodes)))
+      out.settings.push_back(std::move(e));
+  }
+  if (timeline_locate && now.primary) {
+    const auto& next = timeline_locate->find("new_sk_set");
+    if (next != timeline_locate->end() && next->is_array() && !next->empty()) {
+      out.notes.push_back("a safekeeper migration of timeline " + now.timeline_id +
+                          " is in progress: its notifications bring the new set");
+    } else {
+      SafekeepersRequest req;
+      req.tenant_id = now.tenant_id;
+      req.timeline_id = now.timeline_id;
+      req.generation = static_cast<uint32_t>(get_int(*timeline_locate, "generation", 0, UINT32_MAX));
+      const auto& set = require_field(*timeline_locate, "sk_set");
+      if (!set.is_array() || set.empty()) throw DecodeError("storcon lists no safekeepers for this timeline");
+      for (const auto& id : set) {
+        if (!id.is_number_integer()) throw DecodeError("field \"sk_set\" must hold integers");
+        req.ids.push_back(id.get<int64_t>());
+      }
+      // Generation 0 means "no generations" to the walproposer: no prefix then either.
+      bool prefix = req.generation > 0 && generation_prefix_supported(now.safekeeper_proto_version);
+      out.settings.push_back({kSafekeepersGuc, render_safekeepers(req, catalog.safekeepers, prefix)});
+    }
+  }
+  return out;
+}
 
 ReconcilePlan plan_reconcile(const std::vector<ConfEntry>& expected, const InEffect& now) {
   ReconcilePlan plan;
@@ -19,8 +63,6 @@ ReconcilePlan plan_reconcile(const std::vector<ConfEntry>& expected, const InEff
     if (e.name == kStripeSizeGuc || e.name == kConnstringGuc) shard_map.push_back(e);
     if (e.name == kSafekeepersGuc) safekeepers = e.value;
   }
-  std::sort(shard_map.begin(), shard_map.end(),
-            [](const ConfEntry& a, const ConfEntry& b) { return a.name == kStripeSizeGuc && b.name != kStripeSizeGuc; });
   if (!shard_map.empty() && !settings_in_effect(shard_map, now)) {
     for (const auto& e : shard_map) {
       std::string old = e.name == kStripeSizeGuc ? stripe_text(now) : now.pageserver_connstring;

@@ -24,6 +24,7 @@ char* guc_ca_file = nullptr;
 char* guc_hook_forward_token_file = nullptr;
 int guc_notifications_max_rows = 10000;
 bool guc_hook_auth_none = false;
+char* guc_compute_ctl_config = nullptr;
 namespace {
 int guc_hook_auth = 0;  // 0 = auto, 1 = none
 const struct config_enum_entry kHookAuthValues[] = {{"auto", 0, false}, {"none", 1, false}, {nullptr, 0, false}};
@@ -150,6 +151,11 @@ void define_gucs() {
                              "CA certificates (PEM) trusted for https:// calls to storcon and to other computes' hooks.",
                              "Empty: the system's trust store.", &guc_ca_file, "", PGC_SUSET, 0, nullptr, nullptr,
                              nullptr);
+  DefineCustomStringVariable(
+      "storcon.compute_ctl_config", "compute_ctl's config file, kept in step with every applied change.",
+      "compute_ctl rebuilds PGDATA from it at every start; each change the hook applies (notifications and "
+      "reconcile passes) is also written there, durably, in the file's own form. Empty: not kept.",
+      &guc_compute_ctl_config, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("storcon");
 }
 

@@ -25,6 +25,7 @@ extern char* guc_ca_file;
 extern char* guc_hook_forward_token_file;
 extern int guc_notifications_max_rows;
 extern bool guc_hook_auth_none;
+extern char* guc_compute_ctl_config;
 
 void define_gucs();
 

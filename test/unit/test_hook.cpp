@@ -5,6 +5,7 @@
 
 #include "control/auto_conf.hpp"
 #include "control/hook_plan.hpp"
+#include "control/reconcile.hpp"
 #include "control/status_view.hpp"
 #include "test/unit/hook_fakes.hpp"
 
@@ -266,3 +267,53 @@ TEST(AutoConf, RendersLikeAlterSystem) {
 }
 
 TEST(AutoConf, LastOccurrenceWins) { EXPECT_EQ(*find_setting({{"x", "1"}, {"X", "2"}}, "x"), "2"); }
+
+namespace {
+nlohmann::json describe(const std::vector<int64_t>& nodes, bool reconciling = false, const char* policy = nullptr) {
+  nlohmann::json shards = nlohmann::json::array();
+  for (size_t i = 0; i < nodes.size(); i++) {
+    char slug[40];
+    std::snprintf(slug, sizeof slug, "%02zx%02zx", i, nodes.size());
+    shards.push_back({{"tenant_shard_id", std::string(kTenant) + (nodes.size() > 1 ? std::string("-") + slug : "")},
+                      {"node_attached", nodes[i]},
+                      {"node_secondary", nlohmann::json::array()},
+                      {"last_error", ""},
+                      {"is_reconciling", reconciling && i == 0},
+                      {"is_pending_compute_notification", false},
+                      {"is_splitting", false},
+                      {"is_importing", false},
+                      {"scheduling_policy", "Active"},
+                      {"preferred_az_id", nullptr}});
+  }
+  nlohmann::json pol = policy ? nlohmann::json(policy) : nlohmann::json({{"Attached", 1}});
+  return {{"tenant_id", kTenant}, {"shards", shards}, {"stripe_size", 2048}, {"policy", pol},
+          {"config", nlohmann::json::object()}};
+}
+}  // namespace
+
+TEST(Reconcile, OnlyASettledStorconIsApplied) {
+  Catalog c;
+  c.nodes.replace({node(1), node(2), node(3)});
+  c.safekeepers.replace({sk(1), sk(2), sk(3)});
+  InEffect now = mine();
+  nlohmann::json locate = {{"tenant_id", kTenant}, {"timeline_id", kTimeline}, {"generation", 4},
+                           {"sk_set", {1, 2, 3}}, {"new_sk_set", nullptr}};
+  auto settled = expected_from_storcon(now, describe({1, 2}), locate, c);
+  EXPECT_EQ(settled.settings, (std::vector<ConfEntry>{{"neon.stripe_size", "2048"},
+                                                      {"neon.pageserver_connstring", conn({1, 2})},
+                                                      {"neon.safekeepers", "g#4:sk1:5454,sk2:5454,sk3:5454"}}));
+  // A live migration: storcon's intent names a pageserver it has not told computes about yet.
+  auto moving = expected_from_storcon(now, describe({3, 2}, true), locate, c);
+  EXPECT_EQ(moving.settings.size(), 1u);
+  EXPECT_EQ(moving.settings[0].name, "neon.safekeepers");
+  ASSERT_EQ(moving.notes.size(), 1u);
+  EXPECT_NE(moving.notes[0].find("moving"), std::string::npos);
+  // Secondary / Detached: nothing to do (not a failure).
+  EXPECT_TRUE(expected_from_storcon(now, describe({1}, false, "Secondary"), std::nullopt, c).settings.empty());
+  // A safekeeper migration in progress leaves neon.safekeepers alone too.
+  nlohmann::json migrating = locate;
+  migrating["new_sk_set"] = {2, 3};
+  EXPECT_EQ(expected_from_storcon(now, describe({1, 2}), migrating, c).settings.size(), 2u);
+  // Unknown to storcon: a note, no error.
+  EXPECT_EQ(expected_from_storcon(now, std::nullopt, std::nullopt, c).notes.size(), 1u);
+}
