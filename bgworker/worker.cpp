@@ -13,6 +13,7 @@
 //   postmaster restarts it after bgw_restart_time (1 s), unless the server is shutting down.
 #include "bgworker/audit_log.hpp"
 #include "bgworker/hook_auth_setup.hpp"
+#include "bgworker/hub_client.hpp"
 #include "bgworker/http_server.hpp"
 #include "bgworker/pg_env.hpp"
 #include "bgworker/reconciler.hpp"
@@ -22,6 +23,7 @@
 #include "control/json_fields.hpp"
 #include "control/status_view.hpp"
 #include "extension/gucs.hpp"
+#include "extension/registry_store.hpp"
 #include "extension/worker_shmem.hpp"
 
 #include <algorithm>
@@ -29,6 +31,7 @@
 #include <ctime>
 
 extern "C" {
+#include "access/xlog.h"
 #include "pgstat.h"
 #include "utils/timestamp.h"
 #include "postmaster/bgworker.h"
@@ -69,6 +72,8 @@ class Worker {
   void reply(uint64_t id, Endpoint e, const HookReply& reply);
   HookReply status_reply();
   HookReply import_complete(const IncomingRequest& r);
+  HookReply computes(const IncomingRequest& r);
+  void load_registry();
   void flush_logs();
 
   SteadyClock clock_;
@@ -79,6 +84,9 @@ class Worker {
   HookEngine engine_{effects_, clock_};
   Reconciler reconciler_{fetcher_, engine_, effects_, clock_, stats_};
   HookCredentials creds_;
+  ComputeRegistry registry_;
+  uint64_t registry_version_ = 0;
+  HubClient hub_{fetcher_, clock_, effects_};
   std::unique_ptr<HookServer> server_;
   std::string server_problem_;
   std::string open_warning_;  // served open beyond loopback, on purpose
@@ -111,6 +119,11 @@ void Worker::start() {
   effects_.sync_compute_ctl_config();
   creds_.reload();
   start_server();
+  load_registry();
+  effects_.route_with(&registry_, own_compute_id(creds_.tls_configured()));
+  hub_.configure(engine_.in_effect(), creds_.tls_configured());
+  before_shmem_exit([](int, Datum arg) { reinterpret_cast<HubClient*>(DatumGetPointer(arg))->leave(); },
+                    PointerGetDatum(&hub_));
   rebuild_wait_set();
   pg::pg_call([] { pgstat_report_activity(STATE_IDLE, nullptr); });
 }
@@ -179,6 +192,7 @@ long Worker::wait_timeout_ms() const {
   };
   until(engine_.next_deadline_us());
   until(reconciler_.next_due_us());
+  until(hub_.next_due_us());
   long fetch = fetcher_.timeout_ms();
   if (fetch >= 0) t = std::min(t, fetch);
   if (effects_.has_deferred()) t = 0;
@@ -215,6 +229,8 @@ void Worker::on_reload() {
   }
   reconciler_.on_reload();
   engine_.on_reload(read_in_effect());  // verifies a pending write
+  effects_.route_with(&registry_, own_compute_id(creds_.tls_configured()));
+  hub_.configure(engine_.in_effect(), creds_.tls_configured());
   std::string spec = pg::guc_compute_ctl_config ? pg::guc_compute_ctl_config : "";
   if (spec != compute_ctl_config_) {  // newly named: make it describe what is in effect now
     compute_ctl_config_ = spec;
@@ -242,6 +258,8 @@ HookReply Worker::status_reply() {
   st["reconcile"] = reconciler_.status();
   st["apply_breakdown"] = effects_.timings().to_json();
   st["compute_ctl_config"] = effects_.compute_ctl_status();
+  st["computes"] = registry_.to_json(static_cast<int64_t>(std::time(nullptr)));
+  st["hub"] = hub_.status();
   st["catalog"] = {{"nodes", engine_.catalog().nodes.size()}, {"safekeepers", engine_.catalog().safekeepers.size()}};
   return HookReply{200, st};
 }
@@ -264,6 +282,49 @@ HookReply Worker::import_complete(const IncomingRequest& r) {
   return HookReply{200, {{"status", "recorded"}, {"tenant_id", tenant}, {"timeline_id", timeline}}};
 }
 
+void Worker::load_registry() {
+  try {
+    std::vector<ComputeEntry> entries;
+    in_transaction([&] { entries = pg::load_registry(pg::lookup_extension_objects()); });
+    registry_.replace(std::move(entries));
+  } catch (const std::exception& e) {
+    log_line(WARNING, std::string("could not read storcon.computes (routing with the registry in memory): ") +
+                          e.what());
+  }
+}
+
+// A compute registers itself (PUT /computes/<id>) or leaves (DELETE): kept in memory, and in
+// storcon.computes on a primary where the extension is installed (a hub that restarts keeps it).
+HookReply Worker::computes(const IncomingRequest& r) {
+  const std::string id = r.path.substr(std::string("/computes/").size());
+  const int64_t now_s = static_cast<int64_t>(std::time(nullptr));
+  ComputeEntry e;
+  if (r.method == "PUT") {
+    try {
+      e = parse_registration(id, r.body, now_s);
+    } catch (const HookError& err) {
+      return error_reply(err.status, err.what());
+    }
+    registry_.upsert(e);
+  } else {
+    if (!valid_compute_id(id) || !registry_.remove(id)) return error_reply(404, "no compute " + loggable(id) + " here");
+    e.compute_id = id;  // no tenant: it left
+  }
+  bool stored = false;
+  bool recovery = false;
+  pg::pg_call([&] { recovery = RecoveryInProgress(); });
+  if (!recovery) {
+    try {
+      in_transaction([&] { stored = pg::store_registration(pg::lookup_extension_objects(), e); });
+    } catch (const std::exception& err) {
+      log_line(WARNING, std::string("could not write storcon.computes (kept in memory): ") + err.what());
+    }
+  }
+  if (r.method == "DELETE") return HookReply{200, {{"status", "removed"}, {"compute_id", id}}};
+  return HookReply{200, {{"status", "registered"}, {"compute_id", id}, {"stored", stored},
+                         {"stale_after_seconds", 3 * e.heartbeat_seconds}}};
+}
+
 void Worker::handle(IncomingRequest& r) {
   switch (r.endpoint) {
     case Endpoint::NotifyAttach:
@@ -278,6 +339,9 @@ void Worker::handle(IncomingRequest& r) {
       return;
     case Endpoint::ImportComplete:
       reply(r.id, r.endpoint, import_complete(r));
+      return;
+    case Endpoint::Computes:
+      reply(r.id, r.endpoint, computes(r));
       return;
     case Endpoint::Healthz:
       reply(r.id, r.endpoint, HookReply{200, {{"status", "ok"}}});
@@ -340,12 +404,18 @@ void Worker::iteration() {
     tickets_seen_ = ticket;
     reconciler_.request(0, ticket);
   }
+  if (uint64_t v = pg::registry_version(); v != registry_version_) {
+    registry_version_ = v;
+    load_registry();  // an administrator changed storcon.computes
+  }
   for (auto& [id, result] : fetcher_.perform())
-    if (!effects_.on_transfer_done(id, result)) reconciler_.on_transfer_done(id, result);
+    if (!effects_.on_transfer_done(id, result) && !reconciler_.on_transfer_done(id, result))
+      hub_.on_transfer_done(id, result);
   effects_.run_deferred();
   run_server();
   engine_.tick();
   reconciler_.tick();
+  hub_.tick();
   effects_.run_deferred();
   if (server_ && server_->resumed_pending()) run_server();
   if (engine_.idle() && audit_.due())

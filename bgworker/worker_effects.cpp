@@ -114,12 +114,17 @@ void WorkerEffects::load_catalog_from_mirror() {
   engine_->catalog().safekeepers.replace(snap.safekeepers);
 }
 
-std::vector<ForwardTarget> WorkerEffects::forward_targets(const ParsedNotification&, bool hosted_here) {
+std::vector<ForwardTarget> WorkerEffects::forward_targets(const ParsedNotification& n, bool hosted_here) {
+  // Every registered compute of the tenant (of the timeline, for safekeepers), but this one...
   std::vector<ForwardTarget> out;
-  // storcon.hook_forward_to: this compute's tenant's other computes.
+  if (registry_ != nullptr) out = registry_->targets(n.tenant_id, n.timeline_id, self_id_);
+  // ... and storcon.hook_forward_to: this compute's tenant's other computes.
   if (hosted_here)
-    for (const auto& url : pg::split_url_list(pg::guc_hook_forward_to ? pg::guc_hook_forward_to : ""))
-      out.push_back(ForwardTarget{url, ""});
+    for (const auto& url : pg::split_url_list(pg::guc_hook_forward_to ? pg::guc_hook_forward_to : "")) {
+      bool known = false;
+      for (const auto& t : out) known = known || t.url == url;
+      if (!known) out.push_back(ForwardTarget{url, ""});
+    }
   return out;
 }
 

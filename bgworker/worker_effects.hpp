@@ -9,6 +9,7 @@
 #include "bgworker/http_server.hpp"
 #include "control/apply_timing.hpp"
 #include "control/async_fetch.hpp"
+#include "control/compute_registry.hpp"
 #include "control/hook_engine.hpp"
 #include "extension/catalog_sync.hpp"
 
@@ -31,6 +32,11 @@ class WorkerEffects : public HookEffects {
   void attach(HookEngine* engine, HookServer* server) {
     engine_ = engine;
     server_ = server;
+  }
+  // The registered computes notifications are routed to, and this compute's own id among them.
+  void route_with(const ComputeRegistry* registry, std::string self_id) {
+    registry_ = registry;
+    self_id_ = std::move(self_id);
   }
   // Set by the worker: where reconcile passes are reported.
   std::function<void(uint64_t, const HookReply&)> on_reconcile_done;
@@ -75,6 +81,8 @@ class WorkerEffects : public HookEffects {
   AuditLog& audit_;
   HookEngine* engine_ = nullptr;
   HookServer* server_ = nullptr;
+  const ComputeRegistry* registry_ = nullptr;
+  std::string self_id_;
   std::vector<std::string> log_;
   std::vector<std::function<void()>> deferred_;
   ApplyTimings timings_;

@@ -102,8 +102,9 @@ ExtensionObjects lookup_extension_objects() {
   out.nodes = member_table(ext, nsp, "nodes", &out.problem);
   out.safekeepers = member_table(ext, nsp, "safekeepers", &out.problem);
   out.notifications = member_table(ext, nsp, "notifications", &out.problem);
-  std::string ignored;  // storcon.computes arrives with 0.2: absent from an 0.1 install
+  std::string ignored;  // the registry arrives with 0.2: absent from an 0.1 install
   out.computes = member_table(ext, nsp, "computes", &ignored);
+  out.compute_seen = member_function(ext, nsp, "_compute_seen", 1, jsonb, &ignored);
   return out;
 }
 

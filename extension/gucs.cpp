@@ -25,6 +25,10 @@ char* guc_hook_forward_token_file = nullptr;
 int guc_notifications_max_rows = 10000;
 bool guc_hook_auth_none = false;
 char* guc_compute_ctl_config = nullptr;
+char* guc_hub_url = nullptr;
+char* guc_hook_advertise_url = nullptr;
+char* guc_compute_id = nullptr;
+int guc_hub_heartbeat_s = 30;
 namespace {
 int guc_hook_auth = 0;  // 0 = auto, 1 = none
 const struct config_enum_entry kHookAuthValues[] = {{"auto", 0, false}, {"none", 1, false}, {nullptr, 0, false}};
@@ -138,8 +142,9 @@ void define_gucs() {
       "every one answered 200. Forwarded requests are never forwarded again.",
       &guc_hook_forward_to, "", PGC_SIGHUP, 0, check_url_list, nullptr, nullptr);
   DefineCustomStringVariable("storcon.hook_forward_token_file",
-                             "Token sent as Authorization: Bearer when forwarding; empty = forward storcon's header.",
-                             nullptr, &guc_hook_forward_token_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr,
+                             "Token sent as Authorization: Bearer to other pg_storcon hooks: forwards and the "
+                             "registration with a hub.",
+                             "Empty: forwards carry storcon's own header, registrations none.", &guc_hook_forward_token_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr,
                              nullptr, nullptr);
   DefineCustomStringVariable("storcon.hook_tls_cert_file",
                              "Certificate (PEM) of the hook; with storcon.hook_tls_key_file the hook serves HTTPS.",
@@ -156,6 +161,25 @@ void define_gucs() {
       "compute_ctl rebuilds PGDATA from it at every start; each change the hook applies (notifications and "
       "reconcile passes) is also written there, durably, in the file's own form. Empty: not kept.",
       &guc_compute_ctl_config, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "storcon.hub_url", "Hook URL of the hub this compute registers with (the Postgres storcon calls).",
+      "When set, the hook worker registers this compute there at start (tenant, timeline, primary or replica, "
+      "storcon.hook_advertise_url), renews it every storcon.hub_heartbeat_interval and removes it on a clean "
+      "shutdown; the hub then forwards this tenant's notifications here. A hub that is down never delays the "
+      "compute. Authenticated with storcon.hook_forward_token_file.",
+      &guc_hub_url, "", PGC_SIGHUP, 0, check_url, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "storcon.hook_advertise_url", "The URL at which a hub reaches this compute's hook.",
+      "Empty: http(s)://<storcon.hook_listen_addr>:<storcon.hook_port>, with this machine's host name when the "
+      "hook listens on every address.",
+      &guc_hook_advertise_url, "", PGC_SIGHUP, 0, check_url, nullptr, nullptr);
+  DefineCustomStringVariable("storcon.compute_id", "This compute's id in a hub's registry.",
+                             "Empty: the host:port of storcon.hook_advertise_url.", &guc_compute_id, "", PGC_SIGHUP, 0,
+                             nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("storcon.hub_heartbeat_interval",
+                          "How often a compute renews its registration with its hub.",
+                          "A registration not renewed for three intervals is shown as stale.", &guc_hub_heartbeat_s,
+                          30, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("storcon");
 }
 

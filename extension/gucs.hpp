@@ -26,6 +26,10 @@ extern char* guc_hook_forward_token_file;
 extern int guc_notifications_max_rows;
 extern bool guc_hook_auth_none;
 extern char* guc_compute_ctl_config;
+extern char* guc_hub_url;
+extern char* guc_hook_advertise_url;
+extern char* guc_compute_id;
+extern int guc_hub_heartbeat_s;
 
 void define_gucs();
 

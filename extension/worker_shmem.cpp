@@ -6,6 +6,7 @@
 #include <cstring>
 
 extern "C" {
+#include "access/xact.h"
 #include "pgstat.h"
 #include "storage/condition_variable.h"
 #include "storage/ipc.h"
@@ -16,6 +17,7 @@ extern "C" {
 #include "utils/wait_event.h"
 
 PG_FUNCTION_INFO_V1(storcon_reconcile);
+PG_FUNCTION_INFO_V1(storcon_registry_changed);
 }
 
 namespace storcon::pg {
@@ -31,6 +33,7 @@ struct SharedState {
   uint64 requested;     // tickets handed out
   uint64 finished;      // every ticket up to this one has its answer
   int status;           // HTTP-style status of the last pass
+  uint64 registry_version;  // bumped when storcon.computes was changed from SQL
   char result[kResultBytes];  // its JSON answer (truncated to a valid error if too long)
 };
 
@@ -107,7 +110,46 @@ void reconcile_finished(uint64_t ticket, int status, const std::string& result) 
   pg_call([] { ConditionVariableBroadcast(&shared->done_cv); });
 }
 
+uint64_t registry_version() {
+  if (shared == nullptr) return 0;
+  SpinLockAcquire(&shared->mutex);
+  uint64 v = shared->registry_version;
+  SpinLockRelease(&shared->mutex);
+  return v;
+}
+
 }  // namespace storcon::pg
+
+// storcon._registry_changed(): the hook worker reloads storcon.computes once this transaction has
+// COMMITTED (told earlier, it would read the table without the change). Without the preloaded
+// library (no worker here) there is nobody to tell: a no-op.
+namespace {
+bool registry_change_pending = false;
+
+void tell_worker_at_commit(XactEvent event, void*) {
+  using storcon::pg::shared;
+  if (!registry_change_pending) return;
+  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) registry_change_pending = false;
+  if (event != XACT_EVENT_COMMIT || shared == nullptr) return;
+  registry_change_pending = false;
+  SpinLockAcquire(&shared->mutex);
+  shared->registry_version++;
+  Latch* latch = shared->worker_latch;
+  SpinLockRelease(&shared->mutex);
+  if (latch != nullptr) SetLatch(latch);
+}
+}  // namespace
+
+Datum storcon_registry_changed(PG_FUNCTION_ARGS) {
+  static bool callback_registered = false;
+  if (storcon::pg::shared == nullptr) PG_RETURN_VOID();
+  if (!callback_registered) {
+    RegisterXactCallback(tell_worker_at_commit, nullptr);
+    callback_registered = true;
+  }
+  registry_change_pending = true;
+  PG_RETURN_VOID();
+}
 
 // storcon.reconcile() RETURNS TABLE(setting text, old_value text, new_value text)
 //

@@ -19,5 +19,7 @@ void worker_detach();  // at exit
 uint64_t reconcile_requested();
 // The pass that covered every ticket up to `ticket` is done; `result` is its JSON answer.
 void reconcile_finished(uint64_t ticket, int status, const std::string& result);
+// Bumped by storcon._registry_changed() (an administrator changed storcon.computes).
+uint64_t registry_version();
 
 }  // namespace storcon::pg

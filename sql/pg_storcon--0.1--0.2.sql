@@ -424,6 +424,128 @@ REVOKE ALL ON FUNCTION
     storcon.consistency_check(), storcon._doctor_safekeepers(text, text, text)
 FROM PUBLIC;
 
+------------------------------------------------------------------ the registry of computes (hubs)
+
+-- storcon calls one URL for every tenant. The Postgres behind that URL (a hub, or any compute)
+-- routes each notification to the computes of its tenant: those registered here. A compute with
+-- storcon.hub_url set registers itself (source 'self', again every heartbeat_seconds); an
+-- administrator can add and remove entries (source 'admin', kept by pg_dump). A self-registered
+-- entry not seen for three heartbeats is stale: still routed to (a stopped compute refuses the
+-- connection and reconciles when it starts), and shown by /status and storcon.doctor().
+CREATE TABLE storcon.computes (
+    compute_id        text PRIMARY KEY CHECK (compute_id ~ '^[A-Za-z0-9._:/@%+=-]{1,200}$'),
+    tenant_id         text NOT NULL CHECK (tenant_id ~ '^[0-9a-f]{32}$'),
+    timeline_id       text CHECK (timeline_id ~ '^[0-9a-f]{32}$'),
+    hook_url          text NOT NULL CHECK (hook_url ~ '^https?://[^\s?#]+$'),
+    mode              text NOT NULL CHECK (mode IN ('primary', 'replica')),
+    source            text NOT NULL CHECK (source IN ('self', 'admin')),
+    heartbeat_seconds integer CHECK (heartbeat_seconds > 0),
+    registered_at     timestamptz NOT NULL,
+    last_seen         timestamptz NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('storcon.computes', $$WHERE source = 'admin'$$);
+REVOKE ALL ON storcon.computes FROM PUBLIC;
+
+-- Internal (the hook worker, by OID): a compute registered itself; NULL tenant_id = it left.
+CREATE FUNCTION storcon._compute_seen(compute jsonb) RETURNS void
+LANGUAGE sql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    DELETE FROM storcon.computes c WHERE c.compute_id = compute->>'compute_id' AND compute->>'tenant_id' IS NULL;
+    INSERT INTO storcon.computes AS c (compute_id, tenant_id, timeline_id, hook_url, mode, source, heartbeat_seconds,
+                                       registered_at, last_seen)
+    SELECT compute->>'compute_id', compute->>'tenant_id', compute->>'timeline_id', compute->>'hook_url',
+           compute->>'mode', 'self', (compute->>'heartbeat_seconds')::integer, now(), now()
+     WHERE compute->>'tenant_id' IS NOT NULL
+    ON CONFLICT (compute_id) DO UPDATE SET
+        tenant_id = EXCLUDED.tenant_id, timeline_id = EXCLUDED.timeline_id, hook_url = EXCLUDED.hook_url,
+        mode = EXCLUDED.mode, source = 'self', heartbeat_seconds = EXCLUDED.heartbeat_seconds,
+        registered_at = CASE WHEN c.hook_url = EXCLUDED.hook_url AND c.tenant_id = EXCLUDED.tenant_id
+                             THEN c.registered_at ELSE EXCLUDED.registered_at END,
+        last_seen = EXCLUDED.last_seen;
+$$;
+REVOKE ALL ON FUNCTION storcon._compute_seen(jsonb) FROM PUBLIC;
+
+-- Tells the hook worker of this server that the registry changed (shared memory and its latch).
+CREATE FUNCTION storcon._registry_changed() RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'storcon_registry_changed';
+REVOKE ALL ON FUNCTION storcon._registry_changed() FROM PUBLIC;
+
+-- An administrator adds (or replaces) an entry by hand.
+CREATE FUNCTION storcon.compute_register(compute_id text, tenant_id text, hook_url text, timeline_id text DEFAULT NULL,
+                                         mode text DEFAULT 'primary')
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF compute_id IS NULL OR compute_id !~ '^[A-Za-z0-9._:/@%+=-]{1,200}$' THEN
+        RAISE EXCEPTION 'invalid compute id "%"', compute_id
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Letters, digits and ._:/@%+=- only, at most 200 characters.';
+    END IF;
+    IF hook_url IS NULL OR hook_url !~ '^https?://[^\s?#/]+(/[^\s?#]*)?$' THEN
+        RAISE EXCEPTION 'invalid hook URL "%"', hook_url
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'For example http://compute-1:3000 (no query or fragment).';
+    END IF;
+    IF lower(mode) NOT IN ('primary', 'replica') THEN
+        RAISE EXCEPTION 'mode must be primary or replica' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO storcon.computes AS c (compute_id, tenant_id, timeline_id, hook_url, mode, source, heartbeat_seconds,
+                                       registered_at, last_seen)
+    VALUES (compute_register.compute_id, storcon._hex_id(compute_register.tenant_id, 'tenant id'),
+            CASE WHEN compute_register.timeline_id IS NULL THEN NULL
+                 ELSE storcon._hex_id(compute_register.timeline_id, 'timeline id') END,
+            compute_register.hook_url, lower(compute_register.mode), 'admin', NULL, now(), now())
+    ON CONFLICT ON CONSTRAINT computes_pkey DO UPDATE SET
+        tenant_id = EXCLUDED.tenant_id, timeline_id = EXCLUDED.timeline_id, hook_url = EXCLUDED.hook_url,
+        mode = EXCLUDED.mode, source = 'admin', heartbeat_seconds = NULL, last_seen = EXCLUDED.last_seen;
+    PERFORM storcon._registry_changed();
+END $$;
+
+CREATE FUNCTION storcon.compute_unregister(compute_id text) RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE gone boolean;
+BEGIN
+    DELETE FROM storcon.computes c WHERE c.compute_id = compute_unregister.compute_id;
+    gone := FOUND;
+    PERFORM storcon._registry_changed();
+    RETURN gone;
+END $$;
+
+-- Self-registered entries not seen for three of their heartbeats.
+CREATE FUNCTION storcon.stale_computes()
+RETURNS TABLE(compute_id text, tenant_id text, hook_url text, last_seen timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.compute_id, c.tenant_id, c.hook_url, c.last_seen FROM storcon.computes c
+     WHERE c.source = 'self' AND c.last_seen < now() - make_interval(secs => 3 * c.heartbeat_seconds)
+     ORDER BY 1
+$$;
+
+-- SECURITY DEFINER: whoever may run storcon.doctor() sees this check without reading the registry.
+CREATE FUNCTION storcon._doctor_computes() RETURNS TABLE(check_name text, ok bool, detail text, hint text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'registered_computes', s.n = 0,
+           CASE WHEN r.n = 0 THEN 'no compute is registered here'
+                WHEN s.n = 0 THEN format('%s compute(s) registered, none stale', r.n)
+                ELSE format('%s of %s registered compute(s) not seen for three heartbeats: %s', s.n, r.n, s.ids) END,
+           CASE WHEN s.n > 0 THEN 'A stopped compute catches up when it starts; one that is gone for good: SELECT storcon.compute_unregister(compute_id).' END
+      FROM (SELECT count(*) AS n FROM storcon.computes) r,
+           (SELECT count(*) AS n, string_agg(x.compute_id, ', ') AS ids FROM storcon.stale_computes() x) s
+     WHERE r.n > 0
+$$;
+
+REVOKE ALL ON FUNCTION storcon.compute_register(text, text, text, text, text), storcon.compute_unregister(text),
+                       storcon.stale_computes(), storcon._doctor_computes()
+FROM PUBLIC;
+
 -------------------------------------------------------------------------------------------------
 -- Changed in 0.2 (same signatures, so privileges and dependents stay).
 -------------------------------------------------------------------------------------------------
@@ -574,6 +696,7 @@ BEGIN
         CASE WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_storcon hook')
              THEN 'Add pg_storcon to shared_preload_libraries, set storcon.hook_port, restart; the server log says why it stopped.' END;
 
+    RETURN QUERY SELECT * FROM storcon._doctor_computes();  -- nothing when no compute is registered
     IF tid IS NULL THEN
         RETURN QUERY SELECT 'compute_tenant', true, 'neon.tenant_id is not set here: tenant checks skipped', NULL::text;
         RETURN;
