@@ -538,7 +538,7 @@ constexpr std::string_view kScript = R"js(
         parts.push(p.length + (p.length === 1 ? ' shard on ' : ' shards on ') + 'pageserver' + (uniq.length === 1 ? ' ' : 's ') + uniq.join(', '));
       }
       if (num(b.stripe_size)) parts.push('stripe ' + b.stripe_size);
-      if (typeof b.preferred_az === 'string') parts.push('preferred AZ ' + clip(b.preferred_az, 80));
+      if (typeof b.preferred_az === 'string') parts.push('preferred AZ ' + clip(b.preferred_az, 200));
     } else if (rec.kind === 'notify-safekeepers' && b && typeof b === 'object' && !Array.isArray(b)) {
       if (num(b.generation)) parts.push('generation ' + b.generation);
       if (Array.isArray(b.safekeepers))
