@@ -465,9 +465,9 @@ constexpr std::string_view kScript = R"js(
       put(pg, sv('text', {x: PX + 12, y: y + 20}, 'title', psName(g.node)));
       put(pg, sv('text', {x: PX + PW - 10, y: y + 20, 'text-anchor': 'end'}, 'small',
                  g.shards.length + (g.shards.length === 1 ? ' shard' : ' shards')));
-      put(pg, sv('text', {x: PX + 12, y: y + 39}, 'mono', clip(hostPort(g.host, g.port), 40)));
+      put(pg, sv('text', {x: PX + 12, y: y + 39}, 'mono', clip(hostPort(g.host, g.port), 34)));
       put(pg, sv('text', {x: PX + 12, y: y + 58}, 'small',
-                 'AZ ' + (g.az === null || g.az === undefined ? 'unknown' : clip(str(g.az), 36))));
+                 'AZ ' + (g.az === null || g.az === undefined ? 'unknown' : clip(str(g.az), 32))));
     });
     put(c, el('div', 'mapbox')).appendChild(svg);
     return c;
