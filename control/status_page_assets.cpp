@@ -112,6 +112,7 @@ background:#98a2b3;box-shadow:0 0 0 1px #98a2b3}
 .ev .kind{font-weight:700}
 .ev .meta{color:var(--muted);font-size:12.5px}
 .ev .sum{margin-top:2px;overflow-wrap:anywhere}
+.ev .sum.setting{font-family:var(--mono);font-size:12px;color:#344054}
 .ev .detail{margin-top:2px;color:var(--muted);font-size:12.5px;overflow-wrap:anywhere}
 .ev .body{margin-top:3px;font-family:var(--mono);font-size:11.5px;color:#475467;background:var(--infobg);
 border-radius:6px;padding:3px 7px;overflow-wrap:anywhere}
@@ -130,8 +131,7 @@ constexpr std::string_view kScript = R"js(
   var PALETTE = 12;
   var SVGNS = 'http://www.w3.org/2000/svg';
   var app = document.getElementById('app');
-  var st = {data: null, at: 0, refreshes: 0, errors: 0, fetchError: null, downSince: 0,
-            prevMap: null, liveMoves: {}};
+  var st = {at: 0, refreshes: 0, errors: 0, fetchError: null, prevMap: null, liveMoves: {}};
 
   // ---- DOM helpers: text only, never markup ------------------------------------------------
   function el(tag, cls, text) {
@@ -335,6 +335,8 @@ constexpr std::string_view kScript = R"js(
     var lastRec = recent.length ? recent[recent.length - 1] : null;
     if (lastRec && num(lastRec.http_status) && lastRec.http_status >= 500)
       bad.push({h: 'The last notification failed (HTTP ' + lastRec.http_status + ')', p: str(lastRec.detail)});
+    if (!num(r.seconds_since_success) && !(num(r.failures_in_a_row) && r.failures_in_a_row > 0))
+      warn.push({h: 'Not reconciled with storcon yet', p: r.running ? 'The first pass is running.' : 'No pass has run yet.'});
     if (d.warning) warn.push({h: 'Warning', p: str(d.warning)});
     if (!d.tenant_id) warn.push({h: 'neon.tenant_id is not set', p: 'Every notification is accepted as this compute\'s own.'});
     if (Array.isArray(d.shard_map) && !d.shard_map.length) warn.push({h: 'No pageserver', p: 'neon.pageserver_connstring is empty.'});
@@ -581,8 +583,9 @@ constexpr std::string_view kScript = R"js(
       put(head, el('span', 'meta', 'HTTP ' + (num(r.http_status) ? r.http_status : '?') + ' \u00b7 ' + ms(r.duration_ms)));
       var moved = moves.byRecord[i], parts = summary(d, r, moved, moves.idx);
       if (moved) put(what, el('div', 'sum move', parts.slice(0, moved.length).join(' \u00b7 ')));
-      if (parts.length > (moved ? moved.length : 0))
-        put(what, el('div', 'sum', parts.slice(moved ? moved.length : 0).join(' \u00b7 ')));
+      var rest = parts.slice(moved ? moved.length : 0);
+      if (r.kind === 'reconcile') rest.forEach(function (line) { put(what, el('div', 'sum setting', line)); });
+      else if (rest.length) put(what, el('div', 'sum', rest.join(' \u00b7 ')));
       if (r.detail) put(what, el('div', 'detail', clip(r.detail, 400)));
       if (lv === 'bad' && r.body !== null && r.body !== undefined && r.kind !== 'reconcile') {
         var text;
@@ -619,7 +622,6 @@ constexpr std::string_view kScript = R"js(
   }
 
   function render(d) {
-    st.data = d;
     st.at = Date.now();
     var map = Array.isArray(d.shard_map) ? d.shard_map : [];
     var recentMoves = movesFromRecent(d), idx = recentMoves.idx, moves = {};

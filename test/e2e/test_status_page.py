@@ -224,8 +224,8 @@ class StatusPageTest(unittest.TestCase):
 
         # storcon moves shard 1 to pageserver 9 and tells the hook (notify-attach)
         old = before[1]
-        status, answer = self.sim.call("PUT", f"/control/v1/tenant/{TENANT}-0102/migrate",
-                                       {"node_id": 9, "migration_config": {"override_scheduler": True, "prewarm": False}})
+        status, answer = self.sim.call("PUT", f"/control/v1/tenant/{TENANT}-0102/migrate", {
+            "node_id": 9, "migration_config": {"override_scheduler": True, "prewarm": False}})
         self.assertEqual(status, 200, answer)
         self.pg.poll("SHOW neon.pageserver_connstring", self.expected(), timeout=30)
         self.assertEqual(self.placement()[1], 9)

@@ -39,11 +39,13 @@ std::string between(const std::string& html, const std::string& open, const std:
 const std::string kDataOpen = "<script type=\"application/json\" id=\"status-data\">";
 
 nlohmann::json hostile_status() {
-  const std::string evil = "</script><script>alert(1)</script><!--<img src=x onerror=alert(2)>&amp;\xe2\x80\xa8\xe2\x80\xa9";
-  nlohmann::json st = {{"tenant_id", evil},
-                       {"timeline_id", "</SCRIPT >"},
-                       {"shard_map", {{{"shard", 0}, {"host", evil}, {"port", 6400}, {"availability_zone_id", evil}}}},
-                       {"recent", {{{"kind", "notify-attach"}, {"body", {{"preferred_az", evil}}}, {"detail", "]]>-->"}}}}};
+  const std::string evil =
+      "</script><script>alert(1)</script><!--<img src=x onerror=alert(2)>&amp;\xe2\x80\xa8\xe2\x80\xa9";
+  nlohmann::json st = {
+      {"tenant_id", evil},
+      {"timeline_id", "</SCRIPT >"},
+      {"shard_map", {{{"shard", 0}, {"host", evil}, {"port", 6400}, {"availability_zone_id", evil}}}},
+      {"recent", {{{"kind", "notify-attach"}, {"body", {{"preferred_az", evil}}}, {"detail", "]]>-->"}}}}};
   st[evil] = "a hostile key";
   return st;
 }
