@@ -41,6 +41,7 @@ MHD_Result queue_reply(MHD_Connection* c, const HookReply& reply) {
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                           !reply.content_type.empty() ? reply.content_type.c_str() : "application/json");
   MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  for (const auto& [name, value] : reply.headers) MHD_add_response_header(r, name.c_str(), value.c_str());
   MHD_Result ok = MHD_queue_response(c, static_cast<unsigned int>(reply.status), r);
   MHD_destroy_response(r);
   return ok;

@@ -21,6 +21,7 @@
 #include "control/hook_engine.hpp"
 #include "control/ids.hpp"
 #include "control/json_fields.hpp"
+#include "control/status_page.hpp"
 #include "control/status_view.hpp"
 #include "extension/gucs.hpp"
 #include "extension/registry_store.hpp"
@@ -348,6 +349,9 @@ void Worker::handle(IncomingRequest& r) {
       return;
     case Endpoint::Status:
       reply(r.id, r.endpoint, status_reply());
+      return;
+    case Endpoint::Page:  // the status page: drawn from the very same JSON as /status
+      reply(r.id, r.endpoint, status_page_reply(status_reply().body));
       return;
     case Endpoint::Metrics: {
       HookReply m{200, nullptr};

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace storcon {
 
@@ -40,6 +42,7 @@ struct HookReply {
   nlohmann::json body;
   std::string text;          // when not empty, sent as is instead of body ...
   std::string content_type;  // ... with this type (text/plain for /metrics, text/html for the page)
+  std::vector<std::pair<std::string, std::string>> headers;  // extra response headers (the page's CSP)
 };
 
 HookReply error_reply(int status, const std::string& msg);  // {"msg": ...}, storcon's error shape

@@ -98,6 +98,13 @@ class HubTest(unittest.TestCase):
         self.assertIn(status, (200, 408), body)
         return self.placement(tenant)
 
+    def storcon_was_answered(self, tenant):
+        """The status of storcon's last hook call for the tenant, once it has an answer."""
+        def last():
+            out = [r for r in self.sim.requests() if r.get("direction") == "out" and r["body"]["tenant_id"] == tenant]
+            return out and (out[-1]["status"] or out[-1]["error"]) and out[-1]
+        return wait_until(last, 20, what=f"storcon's hook call for {tenant} answered")
+
     def test_1_computes_register_at_start(self):
         wait_until(lambda: len(self.registered()) == 3, 20, what="three computes registered")
         reg = self.registered()
@@ -116,8 +123,8 @@ class HubTest(unittest.TestCase):
         for c in (self.a1, self.a2):
             c.poll("SHOW neon.pageserver_connstring", conn(*where_a))
         self.assertEqual(self.show(self.b1), "")
-        out = [r for r in self.sim.requests() if r.get("direction") == "out"]
-        self.assertEqual(out[-1]["status"], 200, out[-1])
+        last = self.storcon_was_answered(TENANT_A)
+        self.assertEqual(last["status"], 200, last)
         self.create(TENANT_B, shards=1)
         where_b = self.placement(TENANT_B)
         self.b1.poll("SHOW neon.pageserver_connstring", conn(*where_b))
@@ -131,8 +138,8 @@ class HubTest(unittest.TestCase):
         try:
             moved = self.migrate(TENANT_A)
             self.a1.poll("SHOW neon.pageserver_connstring", conn(*moved), timeout=20)
-            out = [r for r in self.sim.requests() if r.get("direction") == "out" and r["body"]["tenant_id"] == TENANT_A]
-            self.assertEqual(out[-1]["status"], 200, out[-1])  # storcon's migration completes
+            last = self.storcon_was_answered(TENANT_A)
+            self.assertEqual(last["status"], 200, last)  # storcon's migration completes
             answer = [r for r in self.hub_status()["recent"] if r["tenant_id"] == TENANT_A][-1]
             outcomes = {f["compute_id"]: f["outcome"] for f in answer["forwarded"]}
             self.assertEqual(outcomes[self.compute_id(self.a2)], "not_running")
@@ -186,8 +193,8 @@ class HubTest(unittest.TestCase):
             self.assertIn(self.compute_id(self.b1), rows)
             # still routed to: it refuses the connection, which does not fail storcon's notification
             moved = self.migrate(TENANT_B)
-            out = [r for r in self.sim.requests() if r.get("direction") == "out" and r["body"]["tenant_id"] == TENANT_B]
-            self.assertEqual(out[-1]["status"], 200, out[-1])
+            last = self.storcon_was_answered(TENANT_B)
+            self.assertEqual(last["status"], 200, last)
         finally:
             self.b1.start()
         self.b1.poll("SHOW neon.pageserver_connstring", conn(*moved), timeout=20)
