@@ -112,22 +112,4 @@ NodeRecord node_from_row(const nlohmann::json& row) {
   return decode_node(j);
 }
 
-void NodeDirectory::replace(const std::vector<NodeRecord>& nodes) {
-  std::unordered_map<int64_t, NodeRecord> next;
-  next.reserve(nodes.size());
-  for (const auto& n : nodes) next.emplace(n.node_id, n);
-  nodes_.swap(next);
-}
-
-const NodeRecord* NodeDirectory::find(int64_t node_id) const {
-  auto it = nodes_.find(node_id);
-  return it == nodes_.end() ? nullptr : &it->second;
-}
-
-const NodeRecord* NodeDirectory::find_by_address(const std::string& host, int port) const {
-  for (const auto& [id, n] : nodes_)
-    if (n.listen_pg_addr == host && n.listen_pg_port == port) return &n;
-  return nullptr;
-}
-
 }  // namespace storcon

@@ -4,6 +4,7 @@
 #pragma once
 #include "control/guard.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -51,17 +52,53 @@ nlohmann::json safekeeper_rows(const std::vector<SafekeeperRecord>& sks);
 // And back (the worker loads its directory from the table).
 NodeRecord node_from_row(const nlohmann::json& row);
 
-// Node id -> record, O(1) per lookup.
-class NodeDirectory {
+// How a directory reads a record: its id, and the address computes connect to.
+inline int64_t record_id(const NodeRecord& n) { return n.node_id; }
+inline int64_t record_id(const SafekeeperRecord& s) { return s.id; }
+inline bool has_pg_address(const NodeRecord& n, const std::string& host, int port) {
+  return n.listen_pg_addr == host && n.listen_pg_port == port;
+}
+inline bool has_pg_address(const SafekeeperRecord& s, const std::string& host, int port) {
+  return s.host == host && s.port == port;
+}
+
+// Id -> record, O(1) per lookup: the pageservers (NodeDirectory) and the safekeepers
+// (SafekeeperDirectory) the hook resolves ids through.
+template <typename Record>
+class Directory {
  public:
-  void replace(const std::vector<NodeRecord>& nodes);
-  const NodeRecord* find(int64_t node_id) const;
-  // The node whose listen_pg_addr:listen_pg_port this is (for showing a connstring), or nullptr.
-  const NodeRecord* find_by_address(const std::string& host, int port) const;
-  size_t size() const { return nodes_.size(); }
+  void replace(const std::vector<Record>& records) {
+    std::unordered_map<int64_t, Record> next;
+    next.reserve(records.size());
+    for (const auto& r : records) next.emplace(record_id(r), r);
+    records_.swap(next);
+  }
+  const Record* find(int64_t id) const {
+    auto it = records_.find(id);
+    return it == records_.end() ? nullptr : &it->second;
+  }
+  // The record whose compute-facing host:port this is (for showing a connstring), or nullptr.
+  const Record* find_by_address(const std::string& host, int port) const {
+    for (const auto& [id, r] : records_)
+      if (has_pg_address(r, host, port)) return &r;
+    return nullptr;
+  }
+  // The ids this directory does not know, ascending, each once.
+  std::vector<int64_t> missing(const std::vector<int64_t>& ids) const {
+    std::vector<int64_t> out;
+    for (int64_t id : ids)
+      if (find(id) == nullptr) out.push_back(id);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+  size_t size() const { return records_.size(); }
 
  private:
-  std::unordered_map<int64_t, NodeRecord> nodes_;
+  std::unordered_map<int64_t, Record> records_;
 };
+
+using NodeDirectory = Directory<NodeRecord>;
+using SafekeeperDirectory = Directory<SafekeeperRecord>;
 
 }  // namespace storcon

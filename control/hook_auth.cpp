@@ -5,6 +5,8 @@
 // itself is 403 (contract §4.3). OpenSSL 3's EVP API does the cryptography (pg15-facts §4).
 #include "control/hook_auth.hpp"
 
+#include "control/json_fields.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -14,13 +16,15 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <vector>
 
 namespace storcon {
 
 namespace {
+
+// A JOSE header or a claims set is flat but for a scope array: anything deeper is not a token.
+constexpr int kMaxTokenJsonDepth = 4;
 
 AuthDecision decide(AuthResult result, const char* reason) { return AuthDecision{result, reason}; }
 AuthDecision forbidden(const char* reason) { return decide(AuthResult::Forbidden, reason); }
@@ -58,25 +62,16 @@ std::optional<std::string> b64url_decode(std::string_view in) {
   return out;
 }
 
-// Parses a JSON object, refusing duplicate keys at any depth: nlohmann would keep the last one,
-// another parser the first, and a token must not read differently to different readers.
+// A token's header or claims: a JSON object, read by the one strict parser (duplicate keys at any
+// depth refused: nlohmann would keep the last one, another parser the first, and a token must not
+// read differently to different readers).
 std::optional<nlohmann::json> parse_object_strict(const std::string& text) {
-  using Event = nlohmann::json::parse_event_t;
-  std::vector<std::set<std::string>> open_objects;
-  bool duplicate = false;
-  auto callback = [&](int /*depth*/, Event event, nlohmann::json& parsed) {
-    if (event == Event::object_start) {
-      open_objects.emplace_back();
-    } else if (event == Event::object_end) {
-      if (!open_objects.empty()) open_objects.pop_back();
-    } else if (event == Event::key && !open_objects.empty()) {
-      if (!open_objects.back().insert(parsed.get<std::string>()).second) duplicate = true;
-    }
-    return true;  // keep every value
-  };
-  nlohmann::json j = nlohmann::json::parse(text, callback, /*allow_exceptions=*/false);
-  if (duplicate || j.is_discarded() || !j.is_object()) return std::nullopt;
-  return j;
+  try {
+    nlohmann::json j = parse_strict(text, kMaxTokenJsonDepth);
+    if (j.is_object()) return j;
+  } catch (const DecodeError&) {
+  }
+  return std::nullopt;
 }
 
 // One-shot Ed25519 verification (Ed25519 has no streaming update; the digest must be NULL).

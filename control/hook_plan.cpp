@@ -79,7 +79,7 @@ std::string join_ids(const std::vector<int64_t>& ids) {
 
 LocalPlan plan_attach_local(const AttachRequest& req, const InEffect& now, const Catalog& catalog, bool refreshed) {
   LocalPlan plan;
-  auto missing = missing_nodes(req, catalog.nodes);
+  auto missing = catalog.nodes.missing(req.node_by_shard);
   if (!missing.empty()) {
     if (!refreshed) {
       plan.kind = LocalPlan::NeedCatalog;
@@ -139,7 +139,7 @@ LocalPlan plan_safekeepers_local(const SafekeepersRequest& req, const InEffect& 
     plan.reply = safekeepers_reply(outcome_word(plan.outcome), req, now.safekeepers, early->detail);
     return plan;
   }
-  auto missing = missing_safekeepers(req, catalog.safekeepers);
+  auto missing = catalog.safekeepers.missing(req.ids);
   if (!missing.empty()) {
     if (!refreshed) {
       plan.kind = LocalPlan::NeedCatalog;

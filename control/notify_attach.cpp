@@ -49,14 +49,6 @@ AttachRequest parse_attach(std::string_view body) {
   return req;
 }
 
-std::vector<int64_t> missing_nodes(const AttachRequest& req, const NodeDirectory& dir) {
-  std::vector<int64_t> out;
-  for (int64_t id : req.node_by_shard)
-    if (dir.find(id) == nullptr) out.push_back(id);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
 
 namespace {
 bool is_ipv6(std::string_view host) {

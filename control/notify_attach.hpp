@@ -38,9 +38,6 @@ struct AttachRequest {
 // kMaxHookBodyDepth included (parse_strict).
 AttachRequest parse_attach(std::string_view body);
 
-// Node ids of the request that the directory does not know, each once, ascending.
-std::vector<int64_t> missing_nodes(const AttachRequest& req, const NodeDirectory& dir);
-
 // A hostname (RFC 1123 labels) or an IPv4 / IPv6 literal: nothing that could break the
 // comma-separated shard map or the URI (commas, quotes, spaces, '@', '/', control characters).
 bool valid_host(std::string_view host);

@@ -68,31 +68,6 @@ SafekeepersRequest parse_safekeepers(std::string_view body) {
   return req;
 }
 
-void SafekeeperDirectory::replace(const std::vector<SafekeeperRecord>& sks) {
-  std::unordered_map<int64_t, SafekeeperRecord> next;
-  next.reserve(sks.size());
-  for (const auto& s : sks) next.emplace(s.id, s);
-  sks_.swap(next);
-}
-
-const SafekeeperRecord* SafekeeperDirectory::find(int64_t id) const {
-  auto it = sks_.find(id);
-  return it == sks_.end() ? nullptr : &it->second;
-}
-
-const SafekeeperRecord* SafekeeperDirectory::find_by_address(const std::string& host, int port) const {
-  for (const auto& [id, s] : sks_)
-    if (s.host == host && s.port == port) return &s;
-  return nullptr;
-}
-
-std::vector<int64_t> missing_safekeepers(const SafekeepersRequest& req, const SafekeeperDirectory& dir) {
-  std::vector<int64_t> out;
-  for (int64_t id : req.ids)
-    if (dir.find(id) == nullptr) out.push_back(id);
-  std::sort(out.begin(), out.end());  // ids are unique after parse_safekeepers
-  return out;
-}
 
 std::string render_safekeepers(const SafekeepersRequest& req, const SafekeeperDirectory& dir,
                                bool with_generation) {

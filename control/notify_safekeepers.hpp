@@ -13,7 +13,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace storcon {
@@ -33,21 +32,6 @@ struct SafekeepersRequest {
 // kMaxHookBodyDepth included (parse_strict). The body's "hostname" fields (string or null) are
 // checked for type and otherwise ignored: storcon sends them for debuggability only.
 SafekeepersRequest parse_safekeepers(std::string_view body);
-
-// Safekeeper id -> record, O(1) per lookup (the safekeeper twin of NodeDirectory).
-class SafekeeperDirectory {
- public:
-  void replace(const std::vector<SafekeeperRecord>& sks);
-  const SafekeeperRecord* find(int64_t id) const;
-  const SafekeeperRecord* find_by_address(const std::string& host, int port) const;
-  size_t size() const { return sks_.size(); }
-
- private:
-  std::unordered_map<int64_t, SafekeeperRecord> sks_;
-};
-
-// Ids of the request that the directory does not know, ascending.
-std::vector<int64_t> missing_safekeepers(const SafekeepersRequest& req, const SafekeeperDirectory& dir);
 
 // "g#3:sk2:5454,sk3:5454", entries in the order of the body; without the "g#N:" prefix when
 // with_generation is false (a compute whose walproposer speaks protocol 2 stops with FATAL on it).

@@ -27,6 +27,9 @@ std::string csp_sha256(std::string_view content);
 // The page's inline script and stylesheet, exactly as they appear between their tags.
 std::string_view status_page_script();
 std::string_view status_page_style();
+namespace detail {
+std::string_view status_page_script_sections();  // the script's second part (status_page_sections.cpp)
+}  // namespace detail
 
 // The Content-Security-Policy header value: nothing but the inline script and style (by hash) and
 // same-origin fetches of /status.

@@ -10,13 +10,12 @@ import concurrent.futures
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Cluster, Simulator, as_server_user, free_port, http, wait_until  # noqa: E402
+from harness import Cluster, Session, Simulator, free_port, http, wait_until  # noqa: E402
 
 TENANT = "c4a05000000000000000000000000001"
 TIMELINE = "c4a05000000000000000000000000002"
@@ -30,32 +29,6 @@ def body(nodes, stripe=2048):
 
 def conn(*nodes):
     return ",".join(f"postgres://no_user@127.0.0.1:{6400 + n}" for n in nodes)
-
-
-class Session:
-    """A psql session opened at the start: a crash-restart of the server would end it."""
-
-    def __init__(self, pg):
-        self.p = subprocess.Popen(as_server_user([os.path.join(pg.bindir, "psql"), "-X", "-q", "-A", "-t", "-h",
-                                                  "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", "postgres"]),
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.pid = self.run("SELECT pg_backend_pid()")
-
-    def run(self, sql):
-        marker = f"done-{time.monotonic_ns()}"
-        self.p.stdin.write(sql.rstrip(";") + f";\n\\echo {marker}\n")
-        self.p.stdin.flush()
-        lines = []
-        for line in self.p.stdout:
-            if line.strip() == marker:
-                return "\n".join(lines)
-            lines.append(line.rstrip("\n"))
-        raise AssertionError("the session opened at the start was disconnected")
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait(10)
-        self.p.stdout.close()
 
 
 class ChaosTest(unittest.TestCase):

@@ -29,7 +29,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Cluster, Simulator, as_server_user, free_port, http, wait_until  # noqa: E402
+from harness import Cluster, Session, Simulator, free_port, http, wait_until  # noqa: E402
 
 TENANT = "4a4d0000000000000000000000000001"
 TOKEN = "hardening-token"
@@ -59,32 +59,6 @@ def raw_request(port, data, read_timeout=3.0):
         except socket.timeout:
             pass
         return out
-
-
-class Session:
-    """A psql session kept open (it works while the postmaster is stopped)."""
-
-    def __init__(self, pg):
-        self.p = subprocess.Popen(as_server_user([os.path.join(pg.bindir, "psql"), "-X", "-q", "-A", "-t", "-h",
-                                                  "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", "postgres"]),
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.run("SELECT 1")
-
-    def run(self, sql):
-        marker = f"done-{time.monotonic_ns()}"
-        self.p.stdin.write(sql.rstrip(";") + f";\n\\echo {marker}\n")
-        self.p.stdin.flush()
-        lines = []
-        for line in self.p.stdout:
-            if line.strip() == marker:
-                return "\n".join(lines)
-            lines.append(line.rstrip("\n"))
-        raise AssertionError("psql session ended")
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait(10)
-        self.p.stdout.close()
 
 
 class HardeningTest(unittest.TestCase):

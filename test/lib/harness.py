@@ -170,6 +170,33 @@ class Cluster:
         return int(out) if out else None
 
 
+class Session:
+    """A psql session kept open across the test: a crash-restart of the server would end it, so a
+    test that still gets answers from it proves the postmaster never reinitialized."""
+
+    def __init__(self, pg):
+        self.p = subprocess.Popen(as_server_user([os.path.join(pg.bindir, "psql"), "-X", "-q", "-A", "-t", "-h",
+                                                  "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", "postgres"]),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.pid = self.run("SELECT pg_backend_pid()")
+
+    def run(self, sql):
+        marker = f"done-{time.monotonic_ns()}"
+        self.p.stdin.write(sql.rstrip(";") + f";\n\\echo {marker}\n")
+        self.p.stdin.flush()
+        lines = []
+        for line in self.p.stdout:
+            if line.strip() == marker:
+                return "\n".join(lines)
+            lines.append(line.rstrip("\n"))
+        raise AssertionError("the session opened at the start was disconnected")
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(10)
+        self.p.stdout.close()
+
+
 class Simulator:
     """The bundled storcon simulator, on a port of its own."""
 

@@ -99,7 +99,7 @@ TEST(NotifyAttach, UnshardedHasNoStripe) {
 TEST(NotifyAttach, MissingNodesAreListedOnce) {
   auto dir = directory();
   auto req = parse_attach(R"({"tenant_id":"1f359dd625e519a1a4e8d7509690f6fc","preferred_az":null,"stripe_size":8,"shards":[{"node_id":9,"shard_number":0},{"node_id":1,"shard_number":1},{"node_id":9,"shard_number":2},{"node_id":5,"shard_number":3}]})");
-  EXPECT_EQ(missing_nodes(req, dir), std::vector<int64_t>({5, 9}));
+  EXPECT_EQ(dir.missing(req.node_by_shard), std::vector<int64_t>({5, 9}));
   try {
     render_attach(req, dir);
     FAIL();

@@ -147,8 +147,8 @@ TEST(NotifySafekeepers, AcceptsAtMost31Safekeepers) {
 
 TEST(NotifySafekeepers, UnknownIdsAreListedAndRenderingAnswers503) {
   auto req = parse_safekeepers(body("3", R"([{"id":9},{"id":2},{"id":8}])"));
-  EXPECT_EQ(missing_safekeepers(req, directory()), std::vector<int64_t>({8, 9}));
-  EXPECT_TRUE(missing_safekeepers(parse_safekeepers(kJoint), directory()).empty());
+  EXPECT_EQ(directory().missing(req.ids), std::vector<int64_t>({8, 9}));
+  EXPECT_TRUE(directory().missing(parse_safekeepers(kJoint).ids).empty());
   try {
     render_safekeepers(req, directory());
     FAIL() << "an unknown id was rendered";
