@@ -21,6 +21,7 @@ namespace {
 constexpr size_t kRecent = 50;
 constexpr size_t kMaxPending = 10000;  // a standby or a broken table must not grow memory forever
 constexpr long long kFlushEveryUs = 100 * 1000;
+constexpr size_t kRowsPerFlush = 200;  // about 4 ms of the loop's time
 
 // jsonb refuses NUL in text ("\u0000"): keep every string of a record free of it.
 std::string without_nul(std::string s) {
@@ -42,6 +43,12 @@ void insert_rows(Oid fn, const std::string& rows, int max_rows) {
   Datum arg = 0;
   pg::pg_call([&] { arg = DirectFunctionCall1(jsonb_in, CStringGetDatum(text)); });
   (void)pg::call_member(fn, 2, arg, Int32GetDatum(max_rows));
+}
+
+// _prune_notifications(max_rows, after_id) by OID: the new bound.
+int64_t prune(Oid fn, int max_rows, int64_t after_id) {
+  Datum bound = pg::call_member(fn, 2, Int32GetDatum(max_rows), Int64GetDatum(after_id));
+  return DatumGetInt64(bound);
 }
 }  // namespace
 
@@ -89,31 +96,44 @@ std::vector<std::string> AuditLog::flush() {
   auto dump = [](const nlohmann::json& rows) {
     return rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
+  const size_t n = std::min(pending_.size(), kRowsPerFlush);
+  nlohmann::json batch = nlohmann::json::array();
+  for (size_t i = 0; i < n; i++) batch.push_back(pending_[i]);
   const int max_rows = pg::guc_notifications_max_rows;
   bool installed = false;
   bool written = false;
-  try {
+  // Each write prunes in its own transaction, so the bound moves only with a commit.
+  auto write = [&](const nlohmann::json& rows) {
+    int64_t bound = pruned_through_;
+    Oid table = InvalidOid;
     in_transaction([&] {
       pg::ExtensionObjects ext = pg::lookup_extension_objects();
       if (!OidIsValid(ext.record_notifications)) return;  // CREATE EXTENSION may come later: keep the records
       installed = true;
       pg::pg_call([] { (void)set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
                                                GUC_ACTION_LOCAL, true, 0, false); });
-      insert_rows(ext.record_notifications, dump(nlohmann::json(pending_)), max_rows);
-      written = true;
+      insert_rows(ext.record_notifications, dump(rows), max_rows);
+      if (OidIsValid(ext.prune_notifications)) {
+        table = ext.notifications;
+        bound = prune(ext.prune_notifications, max_rows, table == pruned_table_ ? pruned_through_ : 0);
+      }
     });
+    if (OidIsValid(table)) {
+      pruned_table_ = table;
+      pruned_through_ = bound;
+    }
+  };
+  try {
+    write(batch);
+    written = installed;
   } catch (const std::exception& e) {
     log.push_back(std::string("could not write storcon.notifications (retrying record by record): ") + e.what());
   }
   if (installed && !written) {
     // One record the table refuses must not hold back the others: each on its own, bad ones dropped.
-    for (const auto& row : pending_) {
+    for (const auto& row : batch) {
       try {
-        in_transaction([&] {
-          pg::ExtensionObjects ext = pg::lookup_extension_objects();
-          if (OidIsValid(ext.record_notifications))
-            insert_rows(ext.record_notifications, dump(nlohmann::json::array({row})), max_rows);
-        });
+        write(nlohmann::json::array({row}));
       } catch (const std::exception& e) {
         dropped_++;
         log.push_back(std::string("dropped an audit record storcon.notifications refuses: ") + e.what());
@@ -123,11 +143,11 @@ std::vector<std::string> AuditLog::flush() {
   }
   long long now = now_us();
   if (written) {
-    pending_.clear();
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
     // Let autovacuum see the inserts and the pruning (a background worker reports its table
     // statistics only when asked); without it the table and its index only ever grow.
     pg::pg_call([] { pgstat_report_stat(true); });
-    retry_at_us_ = now + kFlushEveryUs;
+    retry_at_us_ = pending_.empty() ? now + kFlushEveryUs : now;  // more waiting: at the next idle moment
   } else {
     retry_at_us_ = now + 5 * 1000000LL;
   }

@@ -2,9 +2,11 @@
 // Records are kept in memory (the recent ones are shown by /status, also on a standby) and written
 // to storcon.notifications on a primary when the worker is idle, in a transaction with
 // synchronous_commit off, so the hook's answers never wait for a commit; at most one write every
-// 100 ms. Pruned to storcon.notifications_max_rows. A batch the table refuses is retried record by
-// record: a record that still fails is dropped and counted (audit_dropped in /metrics), and the
-// rest are written, so one bad record can never wedge the log.
+// 100 ms, of at most kRowsPerFlush records (more waiting: the next write at the next idle moment),
+// so one write never holds the worker's loop for long. Pruned to storcon.notifications_max_rows
+// from a bound the worker keeps (a prune deletes only what the new records pushed out). A batch
+// the table refuses is retried record by record: a record that still fails is dropped and counted
+// (audit_dropped in /metrics), and the rest are written, so one bad record can never wedge the log.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +33,9 @@ class AuditLog {
   uint64_t dropped() const { return dropped_; }
 
  private:
-  std::vector<nlohmann::json> pending_;
+  std::deque<nlohmann::json> pending_;
+  int64_t pruned_through_ = 0;       // every record at or below this id is pruned already
+  unsigned pruned_table_ = 0;        // the table (OID) that bound is about
   long long retry_at_us_ = 0;  // the table was missing or the write failed: try again then
   std::deque<nlohmann::json> recent_;
   uint64_t dropped_ = 0;

@@ -105,6 +105,8 @@ ExtensionObjects lookup_extension_objects() {
   std::string ignored;  // the registry arrives with 0.2: absent from an 0.1 install
   out.computes = member_table(ext, nsp, "computes", &ignored);
   out.compute_seen = member_function(ext, nsp, "_compute_seen", 1, jsonb, &ignored);
+  const Oid int_bigint[] = {INT4OID, INT8OID};  // 0.1 pruned inside _record_notifications
+  out.prune_notifications = member_function(ext, nsp, "_prune_notifications", 2, int_bigint, &ignored);
   return out;
 }
 

@@ -18,6 +18,7 @@ struct ExtensionObjects {
   Oid mirror_nodes = InvalidOid;          // storcon._mirror_nodes(jsonb)
   Oid mirror_safekeepers = InvalidOid;    // storcon._mirror_safekeepers(jsonb)
   Oid record_notifications = InvalidOid;  // storcon._record_notifications(jsonb, integer)
+  Oid prune_notifications = InvalidOid;   // storcon._prune_notifications(integer, bigint) (0.2)
   Oid compute_seen = InvalidOid;          // storcon._compute_seen(jsonb) (0.2)
   Oid nodes = InvalidOid;                 // tables
   Oid safekeepers = InvalidOid;

@@ -424,6 +424,38 @@ REVOKE ALL ON FUNCTION
     storcon.consistency_check(), storcon._doctor_safekeepers(text, text, text)
 FROM PUBLIC;
 
+------------------------------------------------------------------ audit log pruning
+
+-- Internal (the hook worker, by OID, after _record_notifications): deletes the records more than
+-- max_rows below the newest one, above after_id (the worker's bound: everything at or below it is
+-- gone already), so a prune touches only the rows it deletes and never walks the dead rows of
+-- earlier prunes. Returns the new bound. (0.1 pruned inside _record_notifications, from the start
+-- of the table every time.)
+CREATE FUNCTION storcon._prune_notifications(max_rows integer, after_id bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    newest bigint;
+    upto bigint;
+    since bigint := after_id;
+BEGIN
+    SELECT max(n.id) INTO newest FROM storcon.notifications n;
+    IF newest IS NULL THEN
+        RETURN 0;
+    END IF;
+    IF newest <= since THEN
+        since := 0;  -- the ids started again (TRUNCATE ... RESTART IDENTITY): prune from the start once
+    END IF;
+    upto := newest - max_rows;
+    IF upto <= since THEN
+        RETURN since;
+    END IF;
+    DELETE FROM storcon.notifications n WHERE n.id > since AND n.id <= upto;
+    RETURN upto;
+END $$;
+REVOKE ALL ON FUNCTION storcon._prune_notifications(integer, bigint) FROM PUBLIC;
+
 ------------------------------------------------------------------ the registry of computes (hubs)
 
 -- storcon calls one URL for every tenant. The Postgres behind that URL (a hub, or any compute)
@@ -549,6 +581,20 @@ FROM PUBLIC;
 -------------------------------------------------------------------------------------------------
 -- Changed in 0.2 (same signatures, so privileges and dependents stay).
 -------------------------------------------------------------------------------------------------
+
+-- Inserts only: the worker prunes with storcon._prune_notifications.
+CREATE OR REPLACE FUNCTION storcon._record_notifications(rows jsonb, max_rows integer) RETURNS void
+LANGUAGE sql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO storcon.notifications (received_at, kind, tenant_id, timeline_id, body, http_status, outcome,
+                                       detail, duration_ms)
+    SELECT to_timestamp(r.received_at), r.kind, r.tenant_id, r.timeline_id, r.body, r.http_status, r.outcome,
+           r.detail, r.duration_ms
+      FROM jsonb_to_recordset(rows) AS r(received_at float8, kind text, tenant_id text, timeline_id text,
+                                         body jsonb, http_status integer, outcome text, detail text,
+                                         duration_ms float8);
+$$;
 
 -- storcon answers when the tenant is gone (about 2 minutes): a long call. A 408 ("Timeout waiting for
 -- shard", the detach took longer than storcon waits) means ask again; a 404 after that means gone.

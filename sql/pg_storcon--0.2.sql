@@ -876,8 +876,6 @@ AS $$
       FROM jsonb_to_recordset(rows) AS r(received_at float8, kind text, tenant_id text, timeline_id text,
                                          body jsonb, http_status integer, outcome text, detail text,
                                          duration_ms float8);
-    DELETE FROM storcon.notifications
-     WHERE id <= (SELECT max(id) FROM storcon.notifications) - max_rows;
 $$;
 REVOKE ALL ON FUNCTION storcon._record_notifications(jsonb, integer) FROM PUBLIC;
 
@@ -1248,6 +1246,38 @@ REVOKE ALL ON FUNCTION
     storcon.node_cancel_delete(bigint), storcon.leader(), storcon.step_down(), storcon.reconcile_all(),
     storcon.consistency_check(), storcon._doctor_safekeepers(text, text, text)
 FROM PUBLIC;
+
+------------------------------------------------------------------ audit log pruning
+
+-- Internal (the hook worker, by OID, after _record_notifications): deletes the records more than
+-- max_rows below the newest one, above after_id (the worker's bound: everything at or below it is
+-- gone already), so a prune touches only the rows it deletes and never walks the dead rows of
+-- earlier prunes. Returns the new bound. (0.1 pruned inside _record_notifications, from the start
+-- of the table every time.)
+CREATE FUNCTION storcon._prune_notifications(max_rows integer, after_id bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    newest bigint;
+    upto bigint;
+    since bigint := after_id;
+BEGIN
+    SELECT max(n.id) INTO newest FROM storcon.notifications n;
+    IF newest IS NULL THEN
+        RETURN 0;
+    END IF;
+    IF newest <= since THEN
+        since := 0;  -- the ids started again (TRUNCATE ... RESTART IDENTITY): prune from the start once
+    END IF;
+    upto := newest - max_rows;
+    IF upto <= since THEN
+        RETURN since;
+    END IF;
+    DELETE FROM storcon.notifications n WHERE n.id > since AND n.id <= upto;
+    RETURN upto;
+END $$;
+REVOKE ALL ON FUNCTION storcon._prune_notifications(integer, bigint) FROM PUBLIC;
 
 ------------------------------------------------------------------ the registry of computes (hubs)
 

@@ -136,6 +136,23 @@ class ReconcileTest(unittest.TestCase):
         for i in range(6):
             http("PUT", self.url + "/notify-attach", raw=b"[]")
         self.pg.poll("SELECT count(*) <= 3 AND max(outcome) = 'rejected' FROM storcon.notifications", "t", timeout=15)
+        # The worker prunes from a bound it keeps; ids that start again must not leave it behind.
+        self.pg.psql("TRUNCATE storcon.notifications RESTART IDENTITY")
+        for i in range(6):
+            http("PUT", self.url + "/notify-attach", raw=b"[]")
+        self.pg.poll("SELECT count(*) BETWEEN 1 AND 3 AND max(id) < 50 FROM storcon.notifications", "t", timeout=15)
+        # More records than one write takes: all arrive, over several writes.
+        self.pg.psql("ALTER SYSTEM SET storcon.notifications_max_rows = 1000")
+        self.pg.reload()
+        self.pg.psql("TRUNCATE storcon.notifications")
+        for i in range(450):
+            http("PUT", self.url + "/notify-attach", raw=b"[]")
+        self.pg.poll("SELECT count(*) FILTER (WHERE outcome = 'rejected') FROM storcon.notifications", "450", timeout=15)
+        # A lower bound prunes what lies below it at the next write.
+        self.pg.psql("ALTER SYSTEM SET storcon.notifications_max_rows = 100")
+        self.pg.reload()
+        http("PUT", self.url + "/notify-attach", raw=b"[]")
+        self.pg.poll("SELECT count(*) BETWEEN 90 AND 100 FROM storcon.notifications", "t", timeout=15)
         self.pg.psql("ALTER SYSTEM RESET storcon.notifications_max_rows")
         self.pg.reload()
 

@@ -19,14 +19,15 @@ SELECT * FROM storcon._long_api('DELETE', '/v1/tenant/aa000000000000000000000000
 RESET ROLE;
 
 -- Every function PUBLIC may not execute refuses such a role before it does anything: each is
--- called as the role, with NULL arguments (but [] and 0 for jsonb and integer, so that no STRICT
--- function is skipped for a NULL); any SQLSTATE but 42501 is listed.
+-- called as the role, with NULL arguments (but [] and 0 for jsonb, integer and bigint, so that no
+-- STRICT function is skipped for a NULL); any SQLSTATE but 42501 is listed.
 CREATE FUNCTION pg_temp.call_each_as_role() RETURNS TABLE(fn regprocedure, sqlstate text) LANGUAGE plpgsql AS $$
 DECLARE p record; st text;
 BEGIN
     FOR p IN SELECT f.oid::regprocedure AS sig, f.oid,
                     (SELECT string_agg(format('%L::%s', CASE t::regtype WHEN 'jsonb'::regtype THEN '[]'
-                                                                   WHEN 'integer'::regtype THEN '0' END, t::regtype),
+                                                                   WHEN 'integer'::regtype THEN '0'
+                                                                   WHEN 'bigint'::regtype THEN '0' END, t::regtype),
                                        ', ' ORDER BY i)
                        FROM unnest(f.proargtypes) WITH ORDINALITY AS a(t, i)) AS args
                FROM pg_proc f
