@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -144,7 +145,9 @@ class Bench:
                 "mem_total_kB": int(open("/proc/meminfo").readline().split()[1]),
                 "pg_storcon_so": {"md5": md5, "mtime": time.strftime("%Y-%m-%d %H:%M:%S",
                                                                      time.gmtime(os.path.getmtime(so)))},
-                "extversion": self.pg.psql("SELECT extversion FROM pg_extension WHERE extname = 'pg_storcon'")}
+                "extversion": self.pg.psql("SELECT extversion FROM pg_extension WHERE extname = 'pg_storcon'"),
+                "bench_commit": subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                                               capture_output=True, text=True).stdout.strip()}
 
     # -- setup ------------------------------------------------------------------------------------
 
@@ -604,7 +607,8 @@ class Bench:
         events = ["syscalls:sys_enter_recvfrom", "syscalls:sys_enter_sendto", "syscalls:sys_enter_sendmsg",
                   "syscalls:sys_enter_fsync", "syscalls:sys_exit_fsync", "syscalls:sys_enter_fdatasync",
                   "syscalls:sys_exit_fdatasync", "syscalls:sys_enter_rename", "syscalls:sys_enter_renameat",
-                  "syscalls:sys_enter_renameat2", "signal:signal_generate", "signal:signal_deliver"]
+                  "syscalls:sys_enter_renameat2", "signal:signal_generate", "signal:signal_deliver",
+                  "sched:sched_wakeup", "sched:sched_switch"]
         rec = subprocess.Popen(["perf", "record", "-k", "CLOCK_MONOTONIC", "-a", "--mmap-pages", "1024", "-o", data]
                                + [x for e in events for x in ("-e", e)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -619,9 +623,9 @@ class Bench:
             rec.send_signal(2)
             rec.wait(60)
         wpid, ppid, bpid = self.pg.hook_worker_pid(), self.pg.postmaster_pid(), r["backend_pid"]
-        script = subprocess.run(["perf", "script", "-i", data, "-F", "pid,time,event,trace",
-                                 "--pid", f"{wpid},{ppid},{bpid}"], capture_output=True, text=True, timeout=300)
-        ev = parse_trace(script.stdout)
+        script = subprocess.run(["perf", "script", "-i", data, "-F", "pid,cpu,time,event,trace"],
+                                capture_output=True, text=True, timeout=300)
+        ev = parse_trace(script.stdout, {wpid, ppid, bpid})
         self.results["timeline"] = {
             "n": n, "errors": r["errors"],
             "hook": hook_timeline(ev, r["hook"], wpid, ppid),
@@ -813,20 +817,34 @@ def parse_strace(text):
 # ------------------------------------------------------------------------------------------------
 # timeline: kernel tracepoints joined with the client's times (all CLOCK_MONOTONIC microseconds)
 
-def parse_trace(text):
-    """`perf script -F pid,time,event,trace` -> [(t_us, pid, kind, fields)], kind one of recv, send,
-    fsync_enter, fsync_exit, rename, sig_gen (fields: sig, to), sig_deliver (fields: sig)."""
+def parse_trace(text, pids):
+    """`perf script -F pid,cpu,time,event,trace` -> [(t_us, pid, kind, fields)] of the given pids,
+    kind one of recv, send, fsync_enter, fsync_exit, rename, sig_gen (fields: sig, to),
+    sig_deliver (fields: sig, cpu), woken (fields: cpu = target CPU; pid = the woken task),
+    runs (fields: cpu; pid = the task switched in)."""
     out = []
     for line in text.splitlines():
-        parts = line.split(None, 3)
-        if len(parts) < 3:
+        parts = line.split(None, 4)
+        if len(parts) < 4:
             continue
         try:
-            pid, t = int(parts[0]), float(parts[1].rstrip(":")) * 1e6
+            pid, cpu, t = int(parts[0]), int(parts[1].strip("[]")), float(parts[2].rstrip(":")) * 1e6
         except ValueError:
             continue
-        name, rest = parts[2].rstrip(":"), parts[3] if len(parts) > 3 else ""
+        name, rest = parts[3].rstrip(":"), parts[4] if len(parts) > 4 else ""
         f = {}
+        if name.startswith("sched:"):
+            if name == "sched:sched_wakeup":
+                m = re.search(r" pid=(\d+) .*target_cpu=(\d+)", rest)
+                if m and int(m.group(1)) in pids:
+                    out.append((t, int(m.group(1)), "woken", {"cpu": int(m.group(2))}))
+            elif name == "sched:sched_switch":
+                m = re.search(r"next_comm=(.*) next_pid=(\d+)", rest)
+                if m:
+                    out.append((t, int(m.group(2)), "runs", {"cpu": cpu, "comm": m.group(1)}))
+            continue
+        if pid not in pids:
+            continue
         if name.startswith("signal:"):
             for kv in rest.split():
                 k, _, v = kv.partition("=")
@@ -834,7 +852,7 @@ def parse_trace(text):
             if name == "signal:signal_generate":
                 out.append((t, pid, "sig_gen", {"sig": int(f.get("sig", 0)), "to": int(f.get("pid", 0))}))
             else:
-                out.append((t, pid, "sig_deliver", {"sig": int(f.get("sig", 0))}))
+                out.append((t, pid, "sig_deliver", {"sig": int(f.get("sig", 0)), "cpu": cpu}))
             continue
         call = name.split(":")[-1]
         kind = {"sys_enter_recvfrom": "recv", "sys_enter_sendto": "send", "sys_enter_sendmsg": "send",
@@ -891,7 +909,7 @@ def hook_timeline(ev, applies, wpid, ppid):
     its first fsync (parse, plan, render, write), its fsyncs, the other file work up to its signal
     (rename, directory), the postmaster's wake-up and reload (up to its SIGHUP to the worker), the
     worker's wake-up, its reload, verification and answer (up to its send), the answer's way out."""
-    rows, fsync_counts, renames, fanout = [], [], [], []
+    rows, fsync_counts, renames, fanout, same_cpu, waits, ran_first = [], [], [], [], 0, [], {}
     for t0, t1 in applies:
         t_recv = _first(ev, t0, t1, wpid, "recv")
         t_kill = _first(ev, t0, t1, wpid, "sig_gen", lambda f: f["sig"] == 1 and f["to"] == ppid)
@@ -906,11 +924,26 @@ def hook_timeline(ev, applies, wpid, ppid):
         t_send = _first(ev, t_wk, t1, wpid, "send") if t_wk else None
         if None in (t_pm_w, t_wk, t_send) or f_first is None:
             continue
+        # the worker was made runnable by the postmaster's signal (woken), then waited for a CPU
+        t_woken = _first(ev, t_pm, t_wk, wpid, "woken")
+        t_runs = _first(ev, t_woken, t_wk, wpid, "runs") if t_woken else None
+        if t_woken is not None and t_runs is not None:
+            waits.append(t_runs - t_woken)
+            cpu = next(e[3]["cpu"] for e in _window(ev, t_runs, t_runs) if e[1] == wpid and e[2] == "runs")
+            # who had the worker's CPU while it waited
+            for e in _window(ev, t_woken, t_runs):
+                if e[2] == "runs" and e[3]["cpu"] == cpu and e[1] != wpid:
+                    who = ("postmaster" if e[1] == ppid else "other postgres processes" if e[3]["comm"] == "postgres"
+                           else "idle" if e[1] == 0 else e[3]["comm"].split("/")[0])
+                    ran_first[who] = ran_first.get(who, 0) + 1
         rows.append({"request_in": t_recv - t0, "before_fsync": f_first - t_recv, "fsync": fs,
                      "file_other": t_kill - f_first - fs, "postmaster_wake": t_pm - t_kill,
                      "postmaster_reload": t_pm_w - t_pm, "worker_wake": t_wk - t_pm_w,
                      "worker_reload_to_answer": t_send - t_wk, "answer_out": t1 - t_send, "total": t1 - t0})
         fsync_counts.append(nf)
+        d_pm = [e for e in _window(ev, t_pm, t_pm) if e[1] == ppid and e[2] == "sig_deliver"]
+        d_wk = [e for e in _window(ev, t_wk, t_wk) if e[1] == wpid and e[2] == "sig_deliver"]
+        same_cpu += bool(d_pm and d_wk and d_pm[0][3]["cpu"] == d_wk[0][3]["cpu"])
         renames.append(sum(1 for e in _window(ev, t_recv, t_kill) if e[1] == wpid and e[2] == "rename"))
         fanout.append(sum(1 for e in _window(ev, t_pm, t_pm_w) if e[1] == ppid and e[2] == "sig_gen"
                           and e[3]["sig"] == 1))
@@ -918,7 +951,9 @@ def hook_timeline(ev, applies, wpid, ppid):
         return {"n": 0, "of": len(applies)}
     return {"n": len(rows), "of": len(applies), "phases": _phase_stats(rows, HOOK_TL),
             "fsyncs_per_apply": pct(fsync_counts, 50), "renames_per_apply": pct(renames, 50),
-            "postmaster_signals_up_to_worker": pct(fanout, 50)}
+            "postmaster_signals_up_to_worker": pct(fanout, 50), "worker_on_postmaster_cpu": same_cpu,
+            "worker_runnable_to_running": {"n": len(waits), "p50": pct(waits, 50), "p90": pct(waits, 90)},
+            "ran_on_worker_cpu_meanwhile": dict(sorted(ran_first.items(), key=lambda kv: -kv[1]))}
 
 
 FLOOR_TL = ["alter_stripe", "alter_stripe_fsync", "alter_connstring", "alter_connstring_fsync", "reload_call",
@@ -966,7 +1001,8 @@ def report(R):
     add(f"Run {R['started']}, bench/run total {R['runtime_s']:.0f} s. Machine: {m.get('nproc')} cores, "
         f"{m.get('cpu')}, kernel {m.get('kernel')}, {m.get('pg', '').split(' on ')[0]}, /tmp on "
         f"{m.get('tmp_fs')}. Settings: {R.get('settings')}. pg_storcon.so md5 {so.get('md5')} "
-        f"(installed {so.get('mtime')} UTC), extension version {m.get('extversion')}.\n")
+        f"(installed {so.get('mtime')} UTC), extension version {m.get('extversion')}; bench/ at "
+        f"{m.get('bench_commit', '?')}.\n")
     if R.get("background_before"):
         per = "; ".join(f"{k} {v['seconds']} s: {v['cpu_busy_pct']} % busy, kernel threads "
                         f"{v.get('kernel_threads_pct', '?')} %, other processes {v.get('others_busy_pct', '?')} %"
@@ -1199,7 +1235,16 @@ def report(R):
             "each kind spaced 20 ms, joined with the client's CLOCK_MONOTONIC times)\n")
         add(f"Hook: {hk['n']} of {hk['of']} applies matched; per apply {hk['fsyncs_per_apply']} fsync(s), "
             f"{hk['renames_per_apply']} rename(s) by the worker; the postmaster signals "
-            f"{hk['postmaster_signals_up_to_worker']} children up to and including the worker.\n")
+            f"{hk['postmaster_signals_up_to_worker']} children up to and including the worker; in "
+            f"{hk.get('worker_on_postmaster_cpu', '?')} of {hk['n']} applies the worker took its SIGHUP on the CPU "
+            "where the postmaster took its own (so it waited for the postmaster's reload, fan-out and whatever "
+            "it signalled first to leave that CPU). From the scheduler's events, the worker went from runnable "
+            "(woken by the postmaster's SIGHUP) to running in "
+            + (f"{hk['worker_runnable_to_running']['p50'] / 1000:.3f} ms p50, "
+               f"{hk['worker_runnable_to_running']['p90'] / 1000:.3f} ms p90"
+               if hk.get("worker_runnable_to_running", {}).get("n") else "(not measured)")
+            + f"; switched in on its CPU meanwhile (times, over all applies): {hk.get('ran_on_worker_cpu_meanwhile')}"
+            + ".\n")
         add("| hook phase | from → to | p50 | p90 |")
         add("|---|---|---|---|")
         span = {"request_in": "client starts the request → the worker's first recv",
