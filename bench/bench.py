@@ -360,6 +360,23 @@ class Bench:
                     r["errors"], writes, out["final_matches_last_ack"], len(torn), len(seen)))
         http("PUT", self.put_url, raw=body(PLACE_A).encode(), timeout=30)
 
+    def worker_contexts(self):
+        """Bytes used in the hook worker's PostgreSQL memory contexts (pg_log_backend_memory_contexts
+        writes them to the server log), or None. The C++ side (JSON, HTTP, curl) allocates with
+        malloc, outside them: RssAnon covers both."""
+        pid = self.pg.hook_worker_pid()
+        before = self.pg.log().count("Grand total:")
+        try:
+            self.pg.psql(f"SELECT pg_log_backend_memory_contexts({pid})")
+            wait_until(lambda: self.pg.log().count("Grand total:") > before, 10, what="memory contexts logged")
+        except AssertionError:
+            return None
+        for line in reversed(self.pg.log().splitlines()):
+            if "Grand total:" in line and f"[{pid}]" in line:
+                m = re.search(r"(\d+) used", line)
+                return int(m.group(1)) if m else None
+        return None
+
     def outcomes(self):
         st, text = http("GET", self.url + "/status", timeout=10)
         return json.loads(text).get("outcomes", {}) if st == 200 else {}
@@ -446,6 +463,7 @@ class Bench:
         self.client("mix", dict(cfg, n=2000, max_seconds=60))
         self.reset_audit()
         lsn0 = self.pg.psql("SELECT pg_current_wal_lsn()")
+        contexts_before = self.worker_contexts()
         before = self.rss()
         samples = [dict(before, after_requests=0, elapsed_s=0.0, audit=self.audit_stats())]
         kinds, outcomes, sent, elapsed, slow = {}, {}, 0, 0.0, 0
@@ -467,6 +485,7 @@ class Bench:
             samples.append(dict(self.rss(), after_requests=sent, elapsed_s=elapsed, audit=self.audit_stats(),
                                 p50_us={k: v["p50_us"] for k, v in r["kinds"].items()}))
         after = samples[-1]
+        contexts_after = self.worker_contexts()
         wal_bytes = int(self.pg.psql(f"SELECT pg_current_wal_lsn() - '{lsn0}'::pg_lsn"))
         # one sender, back to back, now that the audit table has seen the whole run (compare step 2)
         http("PUT", self.put_url, raw=body(PLACE_A).encode(), timeout=30)
@@ -483,6 +502,7 @@ class Bench:
             nh_vacuumed = self.latency([body(PLACE_A, tenant=OTHER)], self.args.noop_n, "not_hosted", max_seconds=20)
         self.results["memory"] = {
             "not_hosted_after_vacuum": nh_vacuumed, "audit_after_vacuum": audit_vacuumed,
+            "contexts_used_bytes": [contexts_before, contexts_after],
             "wal_bytes": wal_bytes, "not_hosted_after": nh_after,
             "senders": senders, "mix_per_100": per100, "requested": total, "sent": sent, "elapsed_s": elapsed,
             "kinds": kinds,
@@ -1217,6 +1237,11 @@ def report(R):
             "/".join(f"{ms(s['p50_us'].get(k, 0)):.2f}" for k in ("apply", "unchanged", "not_hosted"))
             for s in mem["samples"] if s.get("p50_us")))
         add("")
+        cb = mem.get("contexts_used_bytes") or [None, None]
+        if None not in cb:
+            add(f"The worker's PostgreSQL memory contexts (pg_log_backend_memory_contexts, bytes used) before and "
+                f"after the run: {cb[0]} → {cb[1]} ({cb[1] - cb[0]:+d} bytes). RssAnon also counts the C++ side's "
+                "malloc heap (JSON, HTTP, curl), whose high-water mark moves in steps.\n")
         add(f"WAL written during the memory run: {mem['wal_bytes'] / 1048576:.1f} MiB.")
         add("")
     for name, tb in (R.get("failed_steps") or {}).items():
