@@ -316,9 +316,9 @@ class Bench:
         outcomes0 = self.outcomes()
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        r, writes = self.counting_writes(lambda: self.client(
+        (r, writes), flushes = self.timing_audit_flushes(lambda: self.counting_writes(lambda: self.client(
             "load", {"url": self.put_url, "bodies": bodies, "senders": senders, "seconds": secs,
-                     "max_per_sender": 100000}, timeout=secs + 120))
+                     "max_per_sender": 100000}, timeout=secs + 120)))
         stop.set()
         sampler.join(10)
         outcomes1 = self.outcomes()
@@ -328,7 +328,7 @@ class Bench:
         counter1 = int(self.pg.psql("SELECT update_counter FROM neon_stub_shard_map()"))
         check(self.pg.psql(history_sql))
         last = r.get("last_ack") or {}
-        out = dict(summary(r["lat_us"]))
+        out = dict(summary(r["lat_us"]), over_10ms=sum(1 for v in r["lat_us"] if v > 10000))
         applied = sum(v for k, v in r["statuses"].items() if k.endswith(" applied"))
         expected = None
         if last:  # the body of the last acknowledged answer (highest seq of applied/unchanged)
@@ -344,7 +344,7 @@ class Bench:
             "final_shard_map": {"num_shards": int(n_sh), "stripe_size": int(stripe_sh), "connstring": cs_sh},
             "shard_map_records": counter1 - counter0, "history_records_checked": len(seen),
             "torn_records": torn[:5], "torn_count": len(torn),
-            "writes": writes, "outcomes": {k: outcomes1.get(k, 0) - outcomes0.get(k, 0)
+            "writes": writes, "audit_flushes": flushes, "outcomes": {k: outcomes1.get(k, 0) - outcomes0.get(k, 0)
                                            for k in set(outcomes0) | set(outcomes1)},
             "single": dict(summary(single["lat_us"]), requests=single["requests"], errors=single["errors"],
                            seconds=single["elapsed_s"], statuses=single["statuses"], writes=single_writes),
@@ -376,6 +376,72 @@ class Bench:
                 m = re.search(r"(\d+) used", line)
                 return int(m.group(1)) if m else None
         return None
+
+    def worker_malloc(self):
+        """The hook worker's malloc heap, from mallinfo2() called through gdb (the worker stops for a
+        moment; only between measurements): {"arena": bytes taken from the system, "in_use": bytes
+        allocated, "free": bytes free inside the arena}, or None without gdb."""
+        if not shutil.which("gdb"):
+            return None
+        try:
+            r = subprocess.run(["gdb", "-p", str(self.pg.hook_worker_pid()), "-batch", "-nx", "-ex",
+                                "p (struct mallinfo2) mallinfo2()"], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        f = dict(re.findall(r"(\w+) = (\d+)", r.stdout[r.stdout.rfind("$1 ="):] if "$1 =" in r.stdout else ""))
+        if "uordblks" not in f:
+            return None
+        return {"arena": int(f["arena"]) + int(f.get("hblkhd", 0)), "in_use": int(f["uordblks"]) + int(f.get("hblkhd", 0)),
+                "free": int(f["fordblks"])}
+
+    def timing_audit_flushes(self, fn):
+        """Runs fn() while uprobes time the hook worker's audit-log flushes (AuditLog::flush in the
+        installed pg_storcon.so, found by its symbol); returns (fn's result, {"n", "p50_ms", "p90_ms",
+        "max_ms", "total_ms"} or None). The probes are removed afterwards."""
+        if not (self.args.profile and shutil.which("perf") and shutil.which("nm")):
+            return fn(), None
+        so = os.path.join(subprocess.check_output(["pg_config", "--pkglibdir"], text=True).strip(), "pg_storcon.so")
+        syms = re.findall(r" [Tt] (_ZN7storcon6worker8AuditLog5flush\w*)$",
+                          subprocess.run(["nm", so], capture_output=True, text=True).stdout, re.M)
+        if not syms:
+            return fn(), None
+        group = "pgstorcon_bench"
+        added = []
+        for spec in (f"{group}:flush={syms[0]}", f"{group}:flushret={syms[0]}%return"):
+            r = subprocess.run(["perf", "probe", "-q", "-x", so, "--no-demangle", "-a", spec],
+                               capture_output=True, text=True)
+            added.append(r.returncode == 0)
+        data = os.path.join(self.tmp, "perf_flush.data")
+        rec = None
+        try:
+            if all(added):
+                rec = subprocess.Popen(["perf", "record", "-q", "-e", f"{group}:*", "-p", str(self.pg.hook_worker_pid()),
+                                        "-o", data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(0.5)
+            result = fn()
+        finally:
+            if rec:
+                time.sleep(0.2)
+                rec.send_signal(2)
+                rec.wait(30)
+            subprocess.run(["perf", "probe", "-q", "-d", f"{group}:*"], capture_output=True)
+        if not rec:
+            return result, None
+        out = subprocess.run(["perf", "script", "-i", data, "-F", "time,event"], capture_output=True, text=True).stdout
+        d, start = [], None
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) < 2:
+                continue
+            t = float(parts[0].rstrip(":"))
+            if parts[1].startswith(f"{group}:flush:"):
+                start = t
+            elif start is not None:
+                d.append((t - start) * 1000)
+                start = None
+        if not d:
+            return result, None
+        return result, {"n": len(d), "p50_ms": pct(d, 50), "p90_ms": pct(d, 90), "max_ms": max(d), "total_ms": sum(d)}
 
     def outcomes(self):
         st, text = http("GET", self.url + "/status", timeout=10)
@@ -464,6 +530,7 @@ class Bench:
         self.reset_audit()
         lsn0 = self.pg.psql("SELECT pg_current_wal_lsn()")
         contexts_before = self.worker_contexts()
+        malloc_before = self.worker_malloc()
         before = self.rss()
         samples = [dict(before, after_requests=0, elapsed_s=0.0, audit=self.audit_stats())]
         kinds, outcomes, sent, elapsed, slow = {}, {}, 0, 0.0, 0
@@ -486,6 +553,7 @@ class Bench:
                                 p50_us={k: v["p50_us"] for k, v in r["kinds"].items()}))
         after = samples[-1]
         contexts_after = self.worker_contexts()
+        malloc_after = self.worker_malloc()
         wal_bytes = int(self.pg.psql(f"SELECT pg_current_wal_lsn() - '{lsn0}'::pg_lsn"))
         # one sender, back to back, now that the audit table has seen the whole run (compare step 2)
         http("PUT", self.put_url, raw=body(PLACE_A).encode(), timeout=30)
@@ -502,7 +570,7 @@ class Bench:
             nh_vacuumed = self.latency([body(PLACE_A, tenant=OTHER)], self.args.noop_n, "not_hosted", max_seconds=20)
         self.results["memory"] = {
             "not_hosted_after_vacuum": nh_vacuumed, "audit_after_vacuum": audit_vacuumed,
-            "contexts_used_bytes": [contexts_before, contexts_after],
+            "contexts_used_bytes": [contexts_before, contexts_after], "malloc": [malloc_before, malloc_after],
             "wal_bytes": wal_bytes, "not_hosted_after": nh_after,
             "senders": senders, "mix_per_100": per100, "requested": total, "sent": sent, "elapsed_s": elapsed,
             "kinds": kinds,
@@ -1141,7 +1209,15 @@ def report(R):
                   f"(renames counted by `perf stat` on its process; fsyncs {w.get('fsync', '?')}) for "
                   f"{ld['requests']} notifications: {per_write:.1f} notifications per write. Highest seq of any answer: "
                   f"{ld.get('last_answer')}. p50/p90/p99 {ms(ld['p50']):.2f}/{ms(ld['p90']):.2f}/"
-                  f"{ms(ld['p99']):.2f} ms.\n"]
+                  f"{ms(ld['p99']):.2f} ms; answers slower than 10 ms: "
+                  f"{ld.get('over_10ms', '?')} of {ld['requests']}.\n"]
+        fl = ld.get("audit_flushes")
+        if fl:
+            extra.append(f"The worker's audit-log flushes during the 32-sender run (uprobes on AuditLog::flush): "
+                         f"{fl['n']} flushes, p50 {fl['p50_ms']:.1f} ms, p90 {fl['p90_ms']:.1f} ms, max "
+                         f"{fl['max_ms']:.1f} ms, {fl['total_ms'] / 1000 / ld['seconds'] * 100:.1f} % of the run's "
+                         f"wall time; about {ld['requests'] / fl['n']:.0f} notifications recorded per flush. While "
+                         f"a flush runs the worker answers nothing.\n")
     c = R.get("catalog")
     if c:
         row(f"4. sync_catalog(), 4 nodes (returned {c['sync_small']['result']})", c["sync_small"],
@@ -1214,6 +1290,8 @@ def report(R):
             if nv:
                 row("5. the same after a manual VACUUM storcon.notifications", nv,
                     f"{nv['p50'] / n['not_hosted']['p50']:.1f} × step 2")
+        mb = mem.get("malloc") or [None, None]
+        cb = mem.get("contexts_used_bytes") or [None, None]
         short = "" if mem["sent"] >= 100000 else (
             f" (only {mem['sent']} requests: " + ("the step's time bound stopped it)" if mem["sent"] < mem["requested"]
                                                   else "the run was configured for that many)"))
@@ -1221,7 +1299,9 @@ def report(R):
                         max(anon_growth, anon_rise) <= 1024 and mem["same_pid"] and mem["sent"] >= 100000,
                         f"RssAnon {anon_growth:+d} kB over {mem['sent']} requests, {anon_rise:+d} kB from its lowest "
                         f"sample{short}; same worker pid: {mem['same_pid']}. (VmRSS {mem['growth_kB']:+d} kB, of "
-                        f"which RssShmem {e['RssShmem_kB'] - b['RssShmem_kB']:+d} kB: shared buffers, see below)"))
+                        f"which RssShmem {e['RssShmem_kB'] - b['RssShmem_kB']:+d} kB: shared buffers, see below)"
+                        + (f"; malloc in use {(mb[1]['in_use'] - mb[0]['in_use']) // 1024:+d} kB, memory contexts "
+                           f"{cb[1] - cb[0]:+d} bytes" if None not in mb and None not in cb else "")))
     add("")
     if mem:
         add("RSS samples (requests sent → VmRSS / RssAnon / RssShmem kB): " + ", ".join(
@@ -1242,6 +1322,12 @@ def report(R):
             add(f"The worker's PostgreSQL memory contexts (pg_log_backend_memory_contexts, bytes used) before and "
                 f"after the run: {cb[0]} → {cb[1]} ({cb[1] - cb[0]:+d} bytes). RssAnon also counts the C++ side's "
                 "malloc heap (JSON, HTTP, curl), whose high-water mark moves in steps.\n")
+        mb = mem.get("malloc") or [None, None]
+        if None not in mb:
+            add(f"The worker's malloc heap (mallinfo2() through gdb) before and after the run: in use "
+                f"{mb[0]['in_use'] // 1024} kB → {mb[1]['in_use'] // 1024} kB; taken from the system (arena) "
+                f"{mb[0]['arena'] // 1024} kB → {mb[1]['arena'] // 1024} kB, of which free {mb[0]['free'] // 1024} kB "
+                f"→ {mb[1]['free'] // 1024} kB. RssAnon follows the arena (freed memory is kept), not what is in use.\n")
         add(f"WAL written during the memory run: {mem['wal_bytes'] / 1048576:.1f} MiB.")
         add("")
     for name, tb in (R.get("failed_steps") or {}).items():
