@@ -34,6 +34,7 @@ OTHER = "00000000000000000000000000000001"
 STRIPE = 2048
 STALL_US = 500_000  # an answer slower than this is counted as a stall
 GAP_US = 2000       # spacing of the "spaced" variants
+SPACED_US = 20000   # quiet time before each apply of step 1's spaced variant
 # the worker's phases of one apply (GET /status "apply_breakdown"), in order
 PHASES = ["write", "fsync", "signal", "wake_up", "reload", "verify"]
 # the client's steps of one SQL apply (client mode apply, "steps_us")
@@ -188,8 +189,9 @@ class Bench:
 
     # -- 1. apply latency -------------------------------------------------------------------------
 
-    def apply_suite(self, rounds, per_round, modes, breakdown=False):
+    def apply_suite(self, rounds, per_round, modes, breakdown=False, gap_us=0):
         return self.client("apply", {
+            "gap_us": gap_us,
             "url": self.put_url, "conninfo": self.conninfo(),
             "bodies": [body(PLACE_A), body(PLACE_B)], "connstrings": [conn(*PLACE_A), conn(*PLACE_B)],
             "stripe": STRIPE, "rounds": rounds, "per_round": per_round, "modes": modes,
@@ -230,16 +232,35 @@ class Bench:
                                    for name, c in zip(STEP_NAMES, cols) if any(c)}
         # the worker's own breakdown of each hook apply (GET /status after it, untimed), and the
         # rest of the client's round trip: HTTP in and out, parsing, planning, answering
-        paired = [(us, b) for us, b in server if b]
-        if paired:
-            bd = {ph: {"p50": pct([b[ph] for _, b in paired], 50), "p90": pct([b[ph] for _, b in paired], 90)}
-                  for ph in PHASES + ["total"]}
-            rest = [us - b["total"] for us, b in paired]
-            bd["client_minus_server"] = {"p50": pct(rest, 50), "p90": pct(rest, 90)}
-            out["hook"]["breakdown"] = dict(bd, n=len(paired), of=len(server))
+        bd = breakdown_stats(server)
+        if bd:
+            out["hook"]["breakdown"] = bd
         st, text = http("GET", self.url + "/status", timeout=10)
         if st == 200:
             out["hook"]["status_breakdown"] = json.loads(text).get("apply_breakdown")
+        # The same two, each apply starting after 20 ms of quiet (a migration's notification reaches
+        # an idle compute): interleaved in 10 rounds.
+        ns = self.args.spaced_n
+        if ns:
+            sp, sp_server = {"hook": [], "sql0": []}, []
+            for rnd in range(10):
+                for m in (["hook", "sql0"] if rnd % 2 == 0 else ["sql0", "hook"]):
+                    r = self.apply_suite(1, ns // 10, [m], gap_us=SPACED_US, breakdown=self.args.breakdown)
+                    sp[m] += r[m]["lat_us"]
+                    if m == "hook":
+                        sp_server += [(us, b) for us, b in zip(r[m]["lat_us"], r[m].get("server", []))]
+                    steps_sp = r[m].get("steps_us", [])
+                    if steps_sp:
+                        sp.setdefault("sql0_steps", []).extend(steps_sp)
+                    errs[m] += r[m]["errors"]
+            out["spaced"] = {m: summary(sp[m]) for m in ("hook", "sql0")}
+            bd = breakdown_stats(sp_server)
+            if bd:
+                out["spaced"]["hook"]["breakdown"] = bd
+            if sp.get("sql0_steps"):
+                cols = list(zip(*sp["sql0_steps"]))
+                out["spaced"]["sql0"]["steps"] = {name: {"p50": pct(c, 50), "p90": pct(c, 90)}
+                                                  for name, c in zip(STEP_NAMES, cols) if any(c)}
         out["elapsed_s"] = time.monotonic() - t0
         self.results["apply"] = out
         self.log("   hook p50 %.3f ms, a0 p50 %.3f ms, a p50 %.3f ms, sidecar p50 %.3f ms" %
@@ -902,6 +923,19 @@ def parse_strace(text):
     return rows
 
 
+def breakdown_stats(server):
+    """[(client µs, the worker's apply_breakdown.last or None)] -> p50/p90 of each phase and of the
+    client's round trip minus the worker's total, or None."""
+    paired = [(us, b) for us, b in server if b]
+    if not paired:
+        return None
+    bd = {ph: {"p50": pct([b[ph] for _, b in paired], 50), "p90": pct([b[ph] for _, b in paired], 90)}
+          for ph in PHASES + ["total"]}
+    rest = [us - b["total"] for us, b in paired]
+    bd["client_minus_server"] = {"p50": pct(rest, 50), "p90": pct(rest, 90)}
+    return dict(bd, n=len(paired), of=len(server))
+
+
 # ------------------------------------------------------------------------------------------------
 # timeline: kernel tracepoints joined with the client's times (all CLOCK_MONOTONIC microseconds)
 
@@ -1122,9 +1156,21 @@ def report(R):
             f"{q['p50'] / q0['p50']:.2f} × (a0)", stalls=False)
         row(f"1. baseline (b): sidecar, (a) on a new connection per notification (errors {sc['errors']})", sc,
             f"{sc['p50'] / q0['p50']:.2f} × (a0); hook = {h['p50'] / sc['p50']:.2f} × (b)", stalls=False)
+        spd = a.get("spaced")
+        if spd:
+            hs, qs = spd["hook"], spd["sql0"]
+            row(f"1. hook apply, each after {SPACED_US // 1000} ms of quiet", hs,
+                f"**{hs['p50'] / qs['p50']:.2f} × (a0) spaced**; p99/p50 = {hs['p99'] / hs['p50']:.2f}")
+            row(f"1. baseline (a0), each after {SPACED_US // 1000} ms of quiet", qs, "1.00", stalls=False)
         targets.append(("apply p50 ≤ 0.8 × (a0) p50", h["p50"] / q0["p50"] <= 0.8,
                         f"{h['p50'] / q0['p50']:.2f} × ({ms(h['p50']):.2f} ms vs {ms(q0['p50']):.2f} ms); "
                         f"vs the polled (a): {h['p50'] / q['p50']:.2f} ×"))
+        if spd:
+            targets.append((f"the same, each apply after {SPACED_US // 1000} ms of quiet",
+                            spd["hook"]["p50"] / spd["sql0"]["p50"] <= 0.8,
+                            f"{spd['hook']['p50'] / spd['sql0']['p50']:.2f} × ({ms(spd['hook']['p50']):.2f} ms vs "
+                            f"{ms(spd['sql0']['p50']):.2f} ms); hook p99/p50 "
+                            f"{spd['hook']['p99'] / spd['hook']['p50']:.2f}"))
         targets.append(("apply p99 ≤ 2 × apply p50", h["p99"] / h["p50"] <= 2.0,
                         f"{h['p99'] / h['p50']:.2f} × ({ms(h['p99']):.2f} ms vs {ms(h['p50']):.2f} ms)"))
         bd = h.get("breakdown")
@@ -1135,27 +1181,38 @@ def report(R):
                  "\"applied\" counter moved by exactly one). \"client − server\" is the client's round trip "
                  "minus the worker's total for the same apply: HTTP in and out, parsing and planning before the "
                  "write starts, and the answer after the verification.\n",
-                 "| phase (worker) | what | p50 | p90 |", "|---|---|---|---|"]
+                 f"The last two columns are the same for the applies that start after {SPACED_US // 1000} ms of "
+                 "quiet.\n",
+                 "| phase (worker) | what | p50 | p90 | spaced p50 | spaced p90 |", "|---|---|---|---|---|---|"]
+            bs = (a.get("spaced") or {}).get("hook", {}).get("breakdown") or {}
             what = {"write": "render + write the file, excluding fsync", "fsync": "fsyncs of the file and "
                     "the directory", "signal": "kill(postmaster, SIGHUP)", "wake_up": "until the worker wakes "
                     "for the postmaster's reload (postmaster reload + fan-out + wake-up)",
                     "reload": "the worker's own ProcessConfigFile", "verify": "until the answers are queued",
                     "total": "sum of the above", "client_minus_server": "client round trip − total"}
+            def sp(ph, p):
+                return f"{bs[ph][p] / 1000:.3f} ms" if ph in bs else "–"
             for ph in PHASES + ["total", "client_minus_server"]:
-                x.append(f"| {ph} | {what[ph]} | {bd[ph]['p50'] / 1000:.3f} ms | {bd[ph]['p90'] / 1000:.3f} ms |")
-            x.append(f"| client round trip | (the row above) | {ms(h['p50']):.3f} ms | {ms(h['p90']):.3f} ms |")
+                x.append(f"| {ph} | {what[ph]} | {bd[ph]['p50'] / 1000:.3f} ms | {bd[ph]['p90'] / 1000:.3f} ms | "
+                         f"{sp(ph, 'p50')} | {sp(ph, 'p90')} |")
+            hs = (a.get("spaced") or {}).get("hook")
+            x.append(f"| client round trip | (the row above) | {ms(h['p50']):.3f} ms | {ms(h['p90']):.3f} ms | "
+                     + (f"{ms(hs['p50']):.3f} ms | {ms(hs['p90']):.3f} ms |" if hs else "– | – |"))
             x.append("")
             extra += x
         if q0.get("steps"):
+            qs = (a.get("spaced") or {}).get("sql0") or {}
             x = ["### Breakdown of the SQL baselines (step 1, client side, per statement)\n",
-                 "| step | (a0) p50 | (a0) p90 | (a) p50 | (b) p50 |", "|---|---|---|---|---|"]
+                 f"| step | (a0) p50 | (a0) p90 | (a0) spaced {SPACED_US // 1000} ms p50 | (a) p50 | (b) p50 |",
+                 "|---|---|---|---|---|---|"]
             for st in STEP_NAMES:
                 def g(d, k=st, p="p50"):
                     v = d.get("steps", {}).get(k)
                     return f"{v[p] / 1000:.3f} ms" if v else "–"
-                x.append(f"| {st} | {g(q0)} | {g(q0, p='p90')} | {g(q)} | {g(sc)} |")
-            x.append(f"| total | {ms(q0['p50']):.3f} ms | {ms(q0['p90']):.3f} ms | {ms(q['p50']):.3f} ms | "
-                     f"{ms(sc['p50']):.3f} ms |")
+                x.append(f"| {st} | {g(q0)} | {g(q0, p='p90')} | {g(qs)} | {g(q)} | {g(sc)} |")
+            x.append(f"| total | {ms(q0['p50']):.3f} ms | {ms(q0['p90']):.3f} ms | "
+                     + (f"{ms(qs['p50']):.3f} ms" if qs else "–")
+                     + f" | {ms(q['p50']):.3f} ms | {ms(sc['p50']):.3f} ms |")
             x.append("")
             extra += x
     n = R.get("noop")
@@ -1440,6 +1497,7 @@ def main():
     ap.add_argument("--baseline-n", type=int, default=500, help="applies of each SQL baseline (step 1)")
     ap.add_argument("--noop-n", type=int, default=1000, help="requests per no-op variant (steps 2, 4)")
     ap.add_argument("--fresh-n", type=int, default=100, help="requests per new-connection variant (step 2)")
+    ap.add_argument("--spaced-n", type=int, default=300, help="step 1: hook and (a0) applies spaced 20 ms")
     ap.add_argument("--load-seconds", type=float, default=30.0)
     ap.add_argument("--single-seconds", type=float, default=10.0, help="step 3: the single sender's run")
     ap.add_argument("--mem-n", type=int, default=100000)

@@ -221,7 +221,8 @@ Reply put_json(Http& http, const std::string& url, const std::string& body) {
 // mode apply
 // config: url, conninfo, bodies[2], connstrings[2], stripe, rounds, per_round, poll_timeout_s,
 //         modes (subset of ["hook","sql0","sql","sidecar"]), status_url (optional: GET it after
-//         each hook apply, outside the timed part, and keep the worker's breakdown of that apply)
+//         each hook apply, outside the timed part, and keep the worker's breakdown of that apply),
+//         gap_us (optional: quiet time before each apply, so that it starts on idle CPUs)
 //
 // Per mode: lat_us (client round trips); for sql0/sql/sidecar also steps_us: per apply
 // [connect, ALTER stripe, ALTER connstring, pg_reload_conf(), verification poll] (connect only for
@@ -239,6 +240,7 @@ json mode_apply(const json& cfg) {
   const double poll_timeout = cfg.value("poll_timeout_s", 5.0);
   const double max_seconds = cfg.value("max_seconds", 240.0);
   const std::string status_url = cfg.value("status_url", "");
+  const long gap_us = cfg.value("gap_us", 0L);  // quiet time before each apply (not timed)
   std::vector<std::string> modes = cfg.value("modes", std::vector<std::string>{"hook", "sql0", "sql", "sidecar"});
 
   Http http;
@@ -278,6 +280,7 @@ json mode_apply(const json& cfg) {
     for (const auto& m : order) {
       for (int i = 0; i < per_round; i++) {
         int next = 1 - cur;
+        if (gap_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(gap_us));
         auto t0 = Clock::now();
         if (m == "hook") {
           Reply rep = put_json(http, url, bodies[next]);
