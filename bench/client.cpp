@@ -3,8 +3,13 @@
 //   client <mode> <config.json>      prints one JSON object on stdout
 //
 // Modes (the config keys each one reads are listed at its function):
-//   apply    hook PUT notify-attach vs (a) ALTER SYSTEM over an open session vs (b) a sidecar's
-//            connection per notification, interleaved in rounds, alternating two placements
+//   apply    hook PUT notify-attach vs (a0) ALTER SYSTEM x2 + pg_reload_conf() over an open session,
+//            no verification, vs (a) the same polled until a new session sees the value, vs (b) a
+//            sidecar's connection per notification; interleaved in rounds, alternating two
+//            placements; optionally GET /status after each hook apply (untimed) for the worker's
+//            own breakdown of that apply
+//   timeline hook applies and (a0) applies, spaced, with absolute CLOCK_MONOTONIC timestamps (the
+//            clock of `perf record -k CLOCK_MONOTONIC`), to be joined with kernel tracepoints
 //   latency  one kind of request repeated (no-op re-send, not-hosted tenant, GET /healthz, or
 //            applies when given two bodies), back to back or spaced (gap_us), on one keep-alive
 //            connection or a new connection per request (fresh_connection)
@@ -147,13 +152,23 @@ std::string quote_literal(const std::string& s) {
   return out + "'";
 }
 
-// The SQL way of applying a shard map: ALTER SYSTEM (stripe first), reload, then poll until a NEW
-// session sees the connstring. Returns the number of new sessions the poll needed.
-int sql_apply(PGconn* c, const std::string& conninfo, const std::string& connstring, long long stripe,
-              double poll_timeout_s) {
+// Baseline (a0), the honest floor of the SQL way: over an open session, ALTER SYSTEM (stripe
+// first), ALTER SYSTEM, SELECT pg_reload_conf(); no verification at all. Fills the end time of
+// each statement (steady_clock), so the caller can split the apply by statement.
+void sql_floor_apply(PGconn* c, const std::string& connstring, long long stripe, Clock::time_point ends[3]) {
   exec_one(c, "ALTER SYSTEM SET neon.stripe_size = " + std::to_string(stripe));
+  ends[0] = Clock::now();
   exec_one(c, "ALTER SYSTEM SET neon.pageserver_connstring = " + quote_literal(connstring));
+  ends[1] = Clock::now();
   exec_one(c, "SELECT pg_reload_conf()");
+  ends[2] = Clock::now();
+}
+
+// Baseline (a): (a0), then poll until a NEW session sees the connstring. Returns the number of new
+// sessions the poll needed.
+int sql_apply(PGconn* c, const std::string& conninfo, const std::string& connstring, long long stripe,
+              double poll_timeout_s, Clock::time_point ends[3]) {
+  sql_floor_apply(c, connstring, stripe, ends);
   auto deadline = Clock::now() + std::chrono::duration<double>(poll_timeout_s);
   for (int polls = 1; polls <= 100000; polls++) {
     PGconn* p = connect_or_throw(conninfo);
@@ -205,7 +220,15 @@ Reply put_json(Http& http, const std::string& url, const std::string& body) {
 // ---------------------------------------------------------------------------------------------
 // mode apply
 // config: url, conninfo, bodies[2], connstrings[2], stripe, rounds, per_round, poll_timeout_s,
-//         modes (subset of ["hook","sql","sidecar"])
+//         modes (subset of ["hook","sql0","sql","sidecar"]), status_url (optional: GET it after
+//         each hook apply, outside the timed part, and keep the worker's breakdown of that apply),
+//         gap_us (optional: quiet time before each apply, so that it starts on idle CPUs)
+//
+// Per mode: lat_us (client round trips); for sql0/sql/sidecar also steps_us: per apply
+// [connect, ALTER stripe, ALTER connstring, pg_reload_conf(), verification poll] (connect only for
+// the sidecar, poll only for sql/sidecar); for hook with status_url: server[i] = the worker's
+// "apply_breakdown.last" for apply i, or null when it cannot be attributed to that apply (the
+// worker's "applied" counter did not move by exactly one).
 
 json mode_apply(const json& cfg) {
   const std::string url = cfg["url"];
@@ -216,7 +239,9 @@ json mode_apply(const json& cfg) {
   const int rounds = cfg["rounds"], per_round = cfg["per_round"];
   const double poll_timeout = cfg.value("poll_timeout_s", 5.0);
   const double max_seconds = cfg.value("max_seconds", 240.0);
-  std::vector<std::string> modes = cfg.value("modes", std::vector<std::string>{"hook", "sql", "sidecar"});
+  const std::string status_url = cfg.value("status_url", "");
+  const long gap_us = cfg.value("gap_us", 0L);  // quiet time before each apply (not timed)
+  std::vector<std::string> modes = cfg.value("modes", std::vector<std::string>{"hook", "sql0", "sql", "sidecar"});
 
   Http http;
   PGconn* session = connect_or_throw(conninfo);
@@ -227,11 +252,25 @@ json mode_apply(const json& cfg) {
   if (w.http != 200) throw std::runtime_error("warm-up PUT failed: " + w.raw);
   int cur = 0;
 
+  // The worker's counter of applied notifications, read from GET /status (-1: unknown).
+  auto status_now = [&](json* breakdown) -> long long {
+    std::string raw, err;
+    if (http.request("GET", status_url, nullptr, &raw, &err) != 200) return -1;
+    auto j = json::parse(raw, nullptr, false);
+    if (!j.is_object()) return -1;
+    if (breakdown && j.contains("apply_breakdown")) *breakdown = j["apply_breakdown"].value("last", json());
+    if (j.contains("outcomes") && j["outcomes"].is_object()) return j["outcomes"].value("applied", 0LL);
+    return 0;
+  };
+  long long applied_seen = status_url.empty() ? -1 : status_now(nullptr);
+
   json out;
   std::map<std::string, std::vector<double>> lat;
   std::map<std::string, std::vector<int>> polls;
+  std::map<std::string, std::vector<std::vector<double>>> steps;
   std::map<std::string, long> errors;
   std::map<std::string, std::map<std::string, long>> statuses;
+  json server = json::array();
   for (const auto& m : modes) errors[m] = 0;
 
   for (int r = 0; r < rounds; r++) {
@@ -241,6 +280,7 @@ json mode_apply(const json& cfg) {
     for (const auto& m : order) {
       for (int i = 0; i < per_round; i++) {
         int next = 1 - cur;
+        if (gap_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(gap_us));
         auto t0 = Clock::now();
         if (m == "hook") {
           Reply rep = put_json(http, url, bodies[next]);
@@ -250,24 +290,41 @@ json mode_apply(const json& cfg) {
             errors[m]++;
           } else {
             lat[m].push_back(us);
+            if (!status_url.empty()) {
+              json last;
+              long long applied = status_now(&last);
+              server.push_back(applied >= 0 && applied_seen >= 0 && applied == applied_seen + 1 ? last : json());
+              applied_seen = applied;
+            }
           }
         } else {
+          Clock::time_point ends[3];
           try {
-            int n;
-            if (m == "sql") {
-              n = sql_apply(session, conninfo, conns[next], stripe, poll_timeout);
+            int n = 0;
+            Clock::time_point t_conn = t0;
+            if (m == "sql0") {
+              sql_floor_apply(session, conns[next], stripe, ends);
+            } else if (m == "sql") {
+              n = sql_apply(session, conninfo, conns[next], stripe, poll_timeout, ends);
             } else {  // sidecar: a new connection per notification
               PGconn* c = connect_or_throw(conninfo);
+              t_conn = Clock::now();
               try {
-                n = sql_apply(c, conninfo, conns[next], stripe, poll_timeout);
+                n = sql_apply(c, conninfo, conns[next], stripe, poll_timeout, ends);
               } catch (...) {
                 PQfinish(c);
                 throw;
               }
               PQfinish(c);
             }
-            lat[m].push_back(us_since(t0));
-            polls[m].push_back(n);
+            auto t1 = Clock::now();
+            auto d = [](Clock::time_point a, Clock::time_point b) {
+              return std::chrono::duration<double, std::micro>(b - a).count();
+            };
+            lat[m].push_back(d(t0, t1));
+            steps[m].push_back({d(t0, t_conn), d(t_conn, ends[0]), d(ends[0], ends[1]), d(ends[1], ends[2]),
+                                d(ends[2], t1)});
+            if (m != "sql0") polls[m].push_back(n);
           } catch (const std::exception& e) {
             errors[m]++;
             statuses[m][e.what()]++;
@@ -288,8 +345,66 @@ json mode_apply(const json& cfg) {
     out[m]["errors"] = errors[m];
     out[m]["statuses"] = statuses[m];
     if (polls.count(m)) out[m]["polls"] = polls[m];
+    if (steps.count(m)) out[m]["steps_us"] = steps[m];
+    if (m == "hook" && !status_url.empty()) out[m]["server"] = server;
   }
   out["elapsed_s"] = us_since(t_start) / 1e6;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// mode timeline
+// config: url, conninfo, bodies[2], connstrings[2], stripe, n, gap_us
+// n hook applies, then n (a0) applies, each followed by gap_us of quiet (so that the postmaster's
+// reload after an (a0) apply is over before the next apply starts). Times are absolute
+// CLOCK_MONOTONIC microseconds: hook [start, end]; (a0) [start, ALTER 1 end, ALTER 2 end, reload
+// end]. Also the (a0) session's backend pid, to find its system calls in the trace.
+
+json mode_timeline(const json& cfg) {
+  const std::string url = cfg["url"];
+  const std::string conninfo = cfg["conninfo"];
+  const std::vector<std::string> bodies = cfg["bodies"];
+  const std::vector<std::string> conns = cfg["connstrings"];
+  const long long stripe = cfg["stripe"];
+  const int n = cfg["n"];
+  const long gap_us = cfg.value("gap_us", 20000L);
+  Http http;
+  PGconn* session = connect_or_throw(conninfo);
+  Reply w = put_json(http, url, bodies[0]);
+  if (w.http != 200) throw std::runtime_error("warm-up PUT failed: " + w.raw);
+  int cur = 0;
+  // steady_clock is CLOCK_MONOTONIC on Linux: comparable with `perf record -k CLOCK_MONOTONIC`
+  auto abs_us = [](Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  };
+  json hook = json::array(), floor = json::array();
+  long errors = 0;
+  for (int i = 0; i < n; i++) {
+    std::this_thread::sleep_for(std::chrono::microseconds(gap_us));
+    int next = 1 - cur;
+    auto t0 = Clock::now();
+    Reply rep = put_json(http, url, bodies[next]);
+    auto t1 = Clock::now();
+    if (rep.http == 200 && rep.status == "applied")
+      hook.push_back({abs_us(t0), abs_us(t1)});
+    else
+      errors++;
+    cur = next;
+  }
+  for (int i = 0; i < n; i++) {
+    std::this_thread::sleep_for(std::chrono::microseconds(gap_us));
+    int next = 1 - cur;
+    Clock::time_point ends[3];
+    auto t0 = Clock::now();
+    sql_floor_apply(session, conns[next], stripe, ends);
+    floor.push_back({abs_us(t0), abs_us(ends[0]), abs_us(ends[1]), abs_us(ends[2])});
+    cur = next;
+  }
+  // Leave placement 0 in effect through the hook, so the worker knows what is in effect.
+  std::this_thread::sleep_for(std::chrono::microseconds(gap_us));
+  if (cur != 0) put_json(http, url, bodies[0]);
+  json out = {{"hook", hook}, {"sql0", floor}, {"errors", errors}, {"backend_pid", PQbackendPID(session)}};
+  PQfinish(session);
   return out;
 }
 
@@ -445,6 +560,11 @@ json mode_mix(const json& cfg) {
 // mode load
 // config: url, bodies (sender s sends bodies[(s + i) % len] at its i-th request), senders,
 //         seconds, max_per_sender
+// An answer is good when it is 200 with status applied, unchanged or superseded (a newer
+// notification's configuration is in effect: contract "last writer wins"); anything else is an
+// error. last_ack: of the answers that say their body is in effect (applied, unchanged), the one
+// with the highest "seq", and the body it answered (index into bodies); last_answer: the highest
+// "seq" of any good answer, with its status.
 
 json mode_load(const json& cfg) {
   const std::string url = cfg["url"];
@@ -453,13 +573,17 @@ json mode_load(const json& cfg) {
   const double seconds = cfg["seconds"];
   const long max_per_sender = cfg.value("max_per_sender", 200000L);
 
+  struct Ack {
+    long long seq = -1;
+    std::string status, connstring;
+    json stripe;
+    size_t body = 0;
+  };
   struct Result {
     std::vector<double> lat;
     long count = 0, errors = 0;
     std::map<std::string, long> statuses;
-    long long best_seq = -1;
-    std::string best_connstring;
-    json best_stripe;
+    Ack best_in_effect, best_any;
     std::vector<std::string> error_samples;
   };
   std::vector<Result> results(senders);
@@ -476,23 +600,22 @@ json mode_load(const json& cfg) {
       while (!go.load()) std::this_thread::yield();
       const auto end = t_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
       for (long i = 0; i < max_per_sender && Clock::now() < end; i++) {
-        const std::string& b = bodies[(s + i) % bodies.size()];
+        const size_t bi = (s + i) % bodies.size();
         auto t0 = Clock::now();
-        Reply rep = put_json(http, url, b);
+        Reply rep = put_json(http, url, bodies[bi]);
         double us = us_since(t0);
         res.count++;
         res.statuses[std::to_string(rep.http) + " " + rep.status]++;
-        if (rep.http != 200 || (rep.status != "applied" && rep.status != "unchanged")) {
+        const bool in_effect = rep.status == "applied" || rep.status == "unchanged";
+        if (rep.http != 200 || (!in_effect && rep.status != "superseded") || rep.seq < 0) {
           res.errors++;
           if (res.error_samples.size() < 3) res.error_samples.push_back(rep.raw.substr(0, 300));
           continue;
         }
         res.lat.push_back(us);
-        if (rep.seq > res.best_seq) {
-          res.best_seq = rep.seq;
-          res.best_connstring = rep.connstring;
-          res.best_stripe = rep.stripe;
-        }
+        Ack a{rep.seq, rep.status, rep.connstring, rep.stripe, bi};
+        if (in_effect && rep.seq > res.best_in_effect.seq) res.best_in_effect = a;
+        if (rep.seq > res.best_any.seq) res.best_any = a;
       }
     });
   }
@@ -506,7 +629,7 @@ json mode_load(const json& cfg) {
   std::map<std::string, long> statuses;
   std::vector<double> lat;
   std::vector<std::string> samples;
-  const Result* best = nullptr;
+  Ack best, any;
   for (const auto& r : results) {
     count += r.count;
     errors += r.errors;
@@ -514,7 +637,8 @@ json mode_load(const json& cfg) {
     lat.insert(lat.end(), r.lat.begin(), r.lat.end());
     for (const auto& e : r.error_samples)
       if (samples.size() < 5) samples.push_back(e);
-    if (r.best_seq >= 0 && (!best || r.best_seq > best->best_seq)) best = &r;
+    if (r.best_in_effect.seq > best.seq) best = r.best_in_effect;
+    if (r.best_any.seq > any.seq) any = r.best_any;
   }
   json out = {{"requests", count},
               {"errors", errors},
@@ -522,10 +646,13 @@ json mode_load(const json& cfg) {
               {"elapsed_s", elapsed},
               {"lat_us", lat},
               {"error_samples", samples}};
-  if (best)
-    out["last_ack"] = {{"seq", best->best_seq},
-                       {"pageserver_connstring", best->best_connstring},
-                       {"stripe_size", best->best_stripe}};
+  if (best.seq >= 0)
+    out["last_ack"] = {{"seq", best.seq},
+                       {"status", best.status},
+                       {"body", best.body},
+                       {"pageserver_connstring", best.connstring},
+                       {"stripe_size", best.stripe}};
+  if (any.seq >= 0) out["last_answer"] = {{"seq", any.seq}, {"status", any.status}, {"body", any.body}};
   return out;
 }
 
@@ -583,7 +710,7 @@ json mode_get(const json& cfg) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: %s apply|latency|mix|load|sql|get CONFIG.json\n", argv[0]);
+    std::fprintf(stderr, "usage: %s apply|timeline|latency|mix|load|sql|get CONFIG.json\n", argv[0]);
     return 2;
   }
   curl_global_init(CURL_GLOBAL_ALL);
@@ -592,6 +719,7 @@ int main(int argc, char** argv) {
     std::string mode = argv[1];
     json out;
     if (mode == "apply") out = mode_apply(cfg);
+    else if (mode == "timeline") out = mode_timeline(cfg);
     else if (mode == "latency") out = mode_latency(cfg);
     else if (mode == "mix") out = mode_mix(cfg);
     else if (mode == "load") out = mode_load(cfg);
