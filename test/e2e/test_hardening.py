@@ -221,9 +221,12 @@ class HardeningTest(unittest.TestCase):
     def test_7b_request_paths_cannot_forge_log_lines(self):
         offset = len(self.pg.log())
         # storcon's paths may carry any prefix, so this one reaches the authentication (and its log line)
-        raw_request(self.port, b"PUT /x%0AFATAL:%20forged%20line/notify-attach HTTP/1.1\r\nHost: x\r\n"
-                               b"Content-Length: 0\r\n\r\n", 1.0)
-        wait_until(lambda: "refused PUT /x" in self.pg.log()[offset:], 10, what="the refusal logged")
+        forged = b"PUT /x%0AFATAL:%20forged%20line/notify-attach HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+
+        def refused_and_logged():
+            answer = raw_request(self.port, forged, 2.0)
+            return answer.startswith(b"HTTP/1.1 401") and "refused PUT /x" in self.pg.log()[offset:]
+        wait_until(refused_and_logged, 30, interval=0.5, what="the refusal answered and logged")
         lines = self.pg.log()[offset:].splitlines()
         self.assertFalse(any(ln.startswith("FATAL:  forged") or ln.startswith("FATAL: forged") for ln in lines), lines)
         self.assertTrue(any("\\x0aFATAL: forged line" in ln for ln in lines), lines)
