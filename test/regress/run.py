@@ -3,6 +3,7 @@
 pg_storcon and the neon stand-in preloaded, and the storcon simulator on a fixed port (the SQL
 files drive it with curl). Prints regression.diffs on failure; exit code = pg_regress's."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,8 @@ def main():
             if os.path.exists(diffs):
                 print(open(diffs).read())
             print(cluster.log()[-5000:])
+        elif not os.environ.get("PG_STORCON_REGRESS_OUT"):
+            shutil.rmtree(out, ignore_errors=True)  # kept only when something failed
         return r.returncode
     finally:
         if cluster:
