@@ -103,7 +103,7 @@ std::vector<std::string> AuditLog::flush() {
   bool installed = false;
   bool written = false;
   // Each write prunes in its own transaction, so the bound moves only with a commit.
-  auto write = [&](const nlohmann::json& rows) {
+  auto write_rows = [&](const nlohmann::json& rows) {
     int64_t bound = pruned_through_;
     Oid table = InvalidOid;
     in_transaction([&] {
@@ -124,7 +124,7 @@ std::vector<std::string> AuditLog::flush() {
     }
   };
   try {
-    write(batch);
+    write_rows(batch);
     written = installed;
   } catch (const std::exception& e) {
     log.push_back(std::string("could not write storcon.notifications (retrying record by record): ") + e.what());
@@ -133,7 +133,7 @@ std::vector<std::string> AuditLog::flush() {
     // One record the table refuses must not hold back the others: each on its own, bad ones dropped.
     for (const auto& row : batch) {
       try {
-        write(nlohmann::json::array({row}));
+        write_rows(nlohmann::json::array({row}));
       } catch (const std::exception& e) {
         dropped_++;
         log.push_back(std::string("dropped an audit record storcon.notifications refuses: ") + e.what());
