@@ -3,6 +3,8 @@
 // told apart from a slow answer, and answers over the cap are refused.
 #include <gtest/gtest.h>
 
+#include "test/unit/loopback.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -24,15 +26,7 @@ class Responder {
  public:
   Responder(std::string response, int delay_ms, int connections = 1)
       : response_(std::move(response)), delay_ms_(delay_ms) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    listen(fd_, 8);
+    fd_ = listen_loopback(8, &port_);
     thread_ = std::thread([this, connections] {
       for (int i = 0; i < connections; i++) {
         int c = accept(fd_, nullptr, nullptr);

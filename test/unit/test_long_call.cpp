@@ -3,6 +3,8 @@
 // following "ask again" answers; and what each answer means.
 #include <gtest/gtest.h>
 
+#include "test/unit/loopback.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -31,15 +33,7 @@ struct Canned {
 class SequenceServer {
  public:
   explicit SequenceServer(std::vector<Canned> answers) : answers_(std::move(answers)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    listen(fd_, 8);
+    fd_ = listen_loopback(8, &port_);
     thread_ = std::thread([this] { serve(); });
   }
   ~SequenceServer() {

@@ -2,6 +2,8 @@
 // headers, body) and how each answer becomes a result or a StorconError.
 #include <gtest/gtest.h>
 
+#include "test/unit/loopback.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -22,15 +24,7 @@ namespace {
 class OneShotServer {
  public:
   explicit OneShotServer(std::string response, int delay_ms = 0) : response_(std::move(response)), delay_ms_(delay_ms) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    listen(fd_, 4);
+    fd_ = listen_loopback(4, &port_);
     thread_ = std::thread([this] { serve(); });
   }
   ~OneShotServer() {
