@@ -21,7 +21,9 @@ namespace {
 constexpr size_t kRecent = 50;
 constexpr size_t kMaxPending = 10000;  // a standby or a broken table must not grow memory forever
 constexpr long long kFlushEveryUs = 100 * 1000;
-constexpr size_t kRowsPerFlush = 200;  // about 4 ms of the loop's time
+constexpr size_t kRowsPerFlush = 200;       // about 3 ms of the loop's time
+constexpr size_t kBacklogRows = 2000;       // behind by this much: larger writes, before kMaxPending drops any
+constexpr size_t kBacklogRowsPerFlush = 1000;
 
 // jsonb refuses NUL in text ("\u0000"): keep every string of a record free of it.
 std::string without_nul(std::string s) {
@@ -96,7 +98,7 @@ std::vector<std::string> AuditLog::flush() {
   auto dump = [](const nlohmann::json& rows) {
     return rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
-  const size_t n = std::min(pending_.size(), kRowsPerFlush);
+  const size_t n = std::min(pending_.size(), pending_.size() > kBacklogRows ? kBacklogRowsPerFlush : kRowsPerFlush);
   nlohmann::json batch = nlohmann::json::array();
   for (size_t i = 0; i < n; i++) batch.push_back(pending_[i]);
   const int max_rows = pg::guc_notifications_max_rows;

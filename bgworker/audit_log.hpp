@@ -2,8 +2,8 @@
 // Records are kept in memory (the recent ones are shown by /status, also on a standby) and written
 // to storcon.notifications on a primary when the worker is idle, in a transaction with
 // synchronous_commit off, so the hook's answers never wait for a commit; at most one write every
-// 100 ms, of at most kRowsPerFlush records (more waiting: the next write at the next idle moment),
-// so one write never holds the worker's loop for long. Pruned to storcon.notifications_max_rows
+// 100 ms, of at most 200 records (more waiting: the next write at the next idle moment; 1000 when
+// it falls 2000 behind), so one write never holds the worker's loop for long. Pruned to storcon.notifications_max_rows
 // from a bound the worker keeps (a prune deletes only what the new records pushed out). A batch
 // the table refuses is retried record by record: a record that still fails is dropped and counted
 // (audit_dropped in /metrics), and the rest are written, so one bad record can never wedge the log.
