@@ -132,19 +132,22 @@ class KnobRoutes:
                     self.hook.forget_acked()
             return dict(self.config)
 
+    def _stop_reconcilers(self):
+        """Cancels every reconciler in flight and waits (up to 5 s each) until it has stopped.
+        Called without the lock."""
+        with self.lock:
+            running = [shard["reconciler"] for tenant in self.tenants.values() for shard in tenant["shards"]
+                       if shard["reconciler"] is not None]
+            for rec in running:
+                rec.cancel.set()
+        for rec in running:
+            rec.done.wait(5)
+
     def _restart(self, wait):
         """Like a storcon restart: the hook memory is lost, reconciles in flight stop, and every
         attached shard is notified again in the background (§1.5).  {"wait": true} waits (up to
         30 storcon seconds) for those notifications."""
-        with self.lock:
-            running = []
-            for tenant in self.tenants.values():
-                for shard in tenant["shards"]:
-                    if shard["reconciler"] is not None:
-                        shard["reconciler"].cancel.set()
-                        running.append(shard["reconciler"])
-        for rec in running:
-            rec.done.wait(5)
+        self._stop_reconcilers()
         with self.lock:
             self.hook = ComputeHook(self)
             self.stepped_down = False

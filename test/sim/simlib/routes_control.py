@@ -46,14 +46,7 @@ class ControlRoutes:
         database names no other leader); /live answers 503.  /__sim/restart makes it lead again."""
         with self.lock:
             self.stepped_down = True
-            running = []
-            for tenant in self.tenants.values():
-                for shard in tenant["shards"]:
-                    if shard["reconciler"] is not None:
-                        shard["reconciler"].cancel.set()
-                        running.append(shard["reconciler"])
-        for rec in running:
-            rec.done.wait(5)
+        self._stop_reconcilers()
         with self.lock:
             observed = {}
             for tenant_id in sorted(self.tenants):
