@@ -7,14 +7,12 @@ into 503 within the hook's deadline (storcon retries). Forwarded notifications a
 again, even when two hooks forward to each other."""
 import json
 import os
-import socket
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Cluster, Simulator, free_port, http, wait_until  # noqa: E402
+from harness import Cluster, SilentPeer, Simulator, free_port, http, wait_until  # noqa: E402
 
 TENANT = "f0000000000000000000000000000001"
 
@@ -97,22 +95,8 @@ class ForwardTest(unittest.TestCase):
 
     def test_6_a_compute_that_never_answers_fails_within_the_deadline(self):
         # Accepts the connection, reads, never answers: the primary answers 503 before storcon's 10 s.
-        silent = socket.socket()
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)
-        held = []
-        stop = threading.Event()
-
-        def hold():
-            silent.settimeout(0.2)
-            while not stop.is_set():
-                try:
-                    held.append(silent.accept()[0])
-                except OSError:
-                    pass
-        t = threading.Thread(target=hold)
-        t.start()
-        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        silent = SilentPeer()
+        url = silent.url
         self.primary.psql(f"ALTER SYSTEM SET storcon.hook_forward_to = '{url}'")
         self.primary.reload()
         time.sleep(0.3)
@@ -125,10 +109,6 @@ class ForwardTest(unittest.TestCase):
             self.assertEqual(reply["forwarded"][0]["outcome"], "failed")
             self.assertEqual(self.primary.psql("SHOW neon.pageserver_connstring"), conn(2, 4))
         finally:
-            stop.set()
-            t.join()
-            for c in held:
-                c.close()
             silent.close()
             self.primary.psql(f"ALTER SYSTEM SET storcon.hook_forward_to = 'http://127.0.0.1:{self.r_port}/'")
             self.primary.reload()

@@ -18,15 +18,13 @@ import concurrent.futures
 import json
 import os
 import shutil
-import socket
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import compute_ctl_model as model  # noqa: E402
-from harness import Cluster, Simulator, free_port, http, wait_until  # noqa: E402
+from harness import Cluster, SilentPeer, Simulator, free_port, http, wait_until  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(REPO, "test", "fixtures", "compute_ctl")
@@ -167,21 +165,8 @@ class LifecycleTest(unittest.TestCase):
     def test_3_the_deadline_holds_and_nothing_waits_behind_a_slow_notification(self):
         # A node the catalog lacks, storcon slow to list nodes, and a forward to a compute that
         # accepts and never answers: answered 503 within the deadline (storcon gives 10 s).
-        silent = socket.socket()
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)
-        held, stop = [], threading.Event()
-
-        def hold():
-            silent.settimeout(0.2)
-            while not stop.is_set():
-                try:
-                    held.append(silent.accept()[0])
-                except OSError:
-                    pass
-        t = threading.Thread(target=hold)
-        t.start()
-        self.pg.psql(f"ALTER SYSTEM SET storcon.hook_forward_to = 'http://127.0.0.1:{silent.getsockname()[1]}'")
+        silent = SilentPeer()
+        self.pg.psql(f"ALTER SYSTEM SET storcon.hook_forward_to = '{silent.url}'")
         self.pg.reload()
         time.sleep(0.3)
         self.sim.call("POST", "/control/v1/node", {
@@ -203,13 +188,9 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(status, 503, reply)
             self.assertLess(slow_done - started, 10.0)  # storcon's clock (a protocol limit)
             # what was late is named: the silent compute (and the refresh, if still pending)
-            self.assertIn(f"127.0.0.1:{silent.getsockname()[1]}", reply["msg"])
+            self.assertIn(silent.url.removeprefix("http://"), reply["msg"])
         finally:
             self.sim.clear_faults()
-            stop.set()
-            t.join()
-            for c in held:
-                c.close()
             silent.close()
             self.pg.psql("ALTER SYSTEM RESET storcon.hook_forward_to")
             self.pg.reload()

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -195,6 +196,42 @@ class Session:
         self.p.stdin.close()
         self.p.wait(10)
         self.p.stdout.close()
+
+
+class SilentPeer:
+    """A hook that accepts connections and never answers (a compute that hangs); `url` is its base
+    URL. close() (or leaving a with block) ends it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.held = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._hold)
+        self.thread.start()
+
+    def _hold(self):
+        while not self.stop.is_set():
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        for c in self.held:
+            c.close()
+        self.sock.close()
 
 
 class Simulator:
