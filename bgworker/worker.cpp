@@ -57,6 +57,13 @@ void log_line(int level, const std::string& line) {
   }
 }
 
+// The engine's rules with storcon.hook_apply_timeout as its answer budget.
+EngineConfig engine_config() {
+  EngineConfig c;
+  c.answer_budget_us = static_cast<int64_t>(pg::guc_hook_apply_timeout_ms) * 1000;
+  return c;
+}
+
 class Worker {
  public:
   [[noreturn]] void serve();
@@ -108,7 +115,7 @@ void Worker::start() {
   reconciler_.answer_ticket = [](uint64_t ticket, const HookReply& r) {
     pg::reconcile_finished(ticket, r.status, r.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   };
-  engine_.configure(EngineConfig{static_cast<int64_t>(pg::guc_hook_apply_timeout_ms) * 1000, 300'000, 200'000});
+  engine_.configure(engine_config());
   engine_.on_reload(read_in_effect());
   // The mirror serves a cold start: with storcon down (it restarts too), ids it holds still resolve.
   try {
@@ -207,7 +214,8 @@ long Worker::wait_timeout_ms() const {
 }
 
 void Worker::on_reload() {
-  engine_.configure(EngineConfig{static_cast<int64_t>(pg::guc_hook_apply_timeout_ms) * 1000, 300'000, 200'000});
+  engine_.configure(engine_config());
+  engine_.on_reload(read_in_effect());  // verifies a pending write: first, the answers wait for it
   if (creds_.reload()) {
     if (!server_ && !creds_.setup().refuse_to_serve) {
       start_server();
@@ -229,7 +237,6 @@ void Worker::on_reload() {
     }
   }
   reconciler_.on_reload();
-  engine_.on_reload(read_in_effect());  // verifies a pending write
   effects_.route_with(&registry_, own_compute_id(creds_.tls_configured()));
   hub_.configure(engine_.in_effect(), creds_.tls_configured());
   std::string spec = pg::guc_compute_ctl_config ? pg::guc_compute_ctl_config : "";

@@ -136,7 +136,6 @@ std::vector<ForwardTarget> WorkerEffects::forward_targets(const ParsedNotificati
 
 void WorkerEffects::start_forward(uint64_t batch, const ForwardRequest& request) {
   Batch b;
-  b.request = request;
   b.results.resize(request.targets.size());
   std::vector<std::string> headers = {std::string(kForwardedHeader) + ": 1"};
   long left_ms = std::max<long>(1, static_cast<long>((request.deadline_us - clock_.now_us()) / 1000));
@@ -218,7 +217,9 @@ void WorkerEffects::answer(RequestId id, const HookReply& reply) {
     stats_.count(it->second, reply.status);
     endpoints_.erase(it);
   }
-  server_->answer(id, reply);
+  // The server may have stopped since the request came (credentials removed at a reload): its
+  // connections went with it, there is nobody to answer.
+  if (server_ != nullptr) server_->answer(id, reply);
 }
 
 uint64_t WorkerEffects::record(const NotificationRecord& r) {

@@ -94,7 +94,6 @@ class WorkerEffects : public HookEffects {
   std::map<std::string, HttpResult> refresh_results_;
   // Forwards: transfer -> (batch, target index); batch -> results so far.
   struct Batch {
-    ForwardRequest request;
     std::vector<ForwardResult> results;
     size_t pending = 0;
   };

@@ -307,18 +307,23 @@ void HookEngine::on_catalog_refreshed(bool ok, const std::string& error) {
 
 void HookEngine::pump_forwards() {
   const int64_t now = clock_.now_us();
-  for (auto& [key, queue] : forward_queue_) {
-    if (queue.empty() || batch_of_key_.count(key) != 0) continue;
+  for (auto it = forward_queue_.begin(); it != forward_queue_.end();) {
+    const std::string key = it->first;
+    std::deque<uint64_t>& queue = it->second;
+    if (batch_of_key_.count(key) != 0) {
+      ++it;
+      continue;
+    }
     // The newest body of the tenant goes out; the older ones queued behind it share its result.
-    Entry* newest = find(queue.back());
+    // A key leaves the map with its queue: a hub sees every tenant, the map must not keep them all.
+    Entry* newest = queue.empty() ? nullptr : find(queue.back());
     Batch b;
     b.key = key;
     b.covered.assign(queue.begin(), queue.end());
-    queue.clear();
+    it = forward_queue_.erase(it);
     if (newest == nullptr) continue;
     ForwardRequest r;
     r.endpoint = newest->endpoint;
-    r.tenant_id = newest->tenant_id;
     r.body = newest->body;
     r.authorization = newest->authorization;
     r.targets = newest->targets;
@@ -390,28 +395,7 @@ void HookEngine::maybe_answer(Entry& e) {
   if (!e.answered) {
     Outcome outcome;
     HookReply reply = compose(e, &outcome);
-    NotificationRecord rec;
-    rec.endpoint = e.endpoint;
-    rec.tenant_id = e.tenant_id;
-    rec.timeline_id = e.timeline_id;
-    rec.body = e.body;
-    rec.status = reply.status;
-    rec.outcome = outcome;
-    if (reply.body.is_object()) {
-      if (reply.body.contains("msg") && reply.body["msg"].is_string()) rec.detail = reply.body["msg"];
-      else if (reply.body.contains("detail") && reply.body["detail"].is_string()) rec.detail = reply.body["detail"];
-      if (reply.body.contains("forwarded")) rec.forwarded = reply.body["forwarded"];
-    }
-    rec.duration_ms = static_cast<double>(clock_.now_us() - e.received_us) / 1000.0;
-    rec.wrote = e.wrote;
-    rec.reconcile = e.reconcile_pass != 0;
-    uint64_t seq = effects_.record(rec);
-    if (reply.body.is_object()) reply.body["seq"] = seq;
-    e.answered = true;
-    if (e.reconcile_pass != 0)
-      effects_.reconcile_done(e.reconcile_pass, reply);
-    else if (e.id != 0)
-      effects_.answer(e.id, reply);
+    send_answer(e, std::move(reply), outcome);
   }
   entries_.erase(e.seq);
 }
@@ -432,18 +416,28 @@ void HookEngine::fail_deadline(Entry& e) {
   HookReply reply = error_reply(503, msg);
   // Not written yet: dropped (storcon's retry brings it again). Written: the reload still decides.
   if (e.local == Local::Waiting || e.local == Local::Queued) finish_local(e, Outcome::Deadline, reply);
+  send_answer(e, std::move(reply), Outcome::Deadline);
+}
+
+// Records the answer (its detail is the reply's msg or detail) and gives it to whoever waits.
+void HookEngine::send_answer(Entry& e, HookReply reply, Outcome outcome) {
   NotificationRecord rec;
   rec.endpoint = e.endpoint;
   rec.tenant_id = e.tenant_id;
   rec.timeline_id = e.timeline_id;
   rec.body = e.body;
-  rec.status = 503;
-  rec.outcome = Outcome::Deadline;
-  rec.detail = msg;
+  rec.status = reply.status;
+  rec.outcome = outcome;
+  if (reply.body.is_object()) {
+    if (reply.body.contains("msg") && reply.body["msg"].is_string()) rec.detail = reply.body["msg"];
+    else if (reply.body.contains("detail") && reply.body["detail"].is_string()) rec.detail = reply.body["detail"];
+    if (reply.body.contains("forwarded")) rec.forwarded = reply.body["forwarded"];
+  }
   rec.duration_ms = static_cast<double>(clock_.now_us() - e.received_us) / 1000.0;
   rec.wrote = e.wrote;
   rec.reconcile = e.reconcile_pass != 0;
-  reply.body["seq"] = effects_.record(rec);
+  uint64_t seq = effects_.record(rec);
+  if (reply.body.is_object()) reply.body["seq"] = seq;
   e.answered = true;
   if (e.reconcile_pass != 0)
     effects_.reconcile_done(e.reconcile_pass, reply);

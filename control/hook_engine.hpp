@@ -56,7 +56,6 @@ struct ForwardTarget {
 
 struct ForwardRequest {
   Endpoint endpoint = Endpoint::NotifyAttach;
-  std::string tenant_id;
   std::string body;
   std::optional<std::string> authorization;  // storcon's header, forwarded unless a token is set
   std::vector<ForwardTarget> targets;
@@ -191,6 +190,7 @@ class HookEngine {
   void maybe_answer(Entry& e);
   HookReply compose(const Entry& e, Outcome* outcome) const;
   void fail_deadline(Entry& e);
+  void send_answer(Entry& e, HookReply reply, Outcome outcome);
   // Newest (intent, seq) decided for a group of settings; older plans are superseded by it.
   bool newer_decided(const Entry& e, SettingGroup g) const;
 

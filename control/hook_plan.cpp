@@ -64,11 +64,10 @@ bool same_id(const std::string& setting, const std::string& id) {
   return !setting.empty() && to_lower(std::string_view(setting).substr(0, 32)) == id;
 }
 
-HookReply decided_error(LocalPlan& plan, Outcome outcome, int status, const std::string& msg) {
+void decided_error(LocalPlan& plan, Outcome outcome, int status, const std::string& msg) {
   plan.kind = LocalPlan::Decided;
   plan.outcome = outcome;
   plan.reply = error_reply(status, msg);
-  return plan.reply;
 }
 
 std::string join_ids(const std::vector<int64_t>& ids) {

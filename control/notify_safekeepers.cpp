@@ -117,17 +117,6 @@ std::optional<SafekeepersSetting> parse_safekeepers_setting(std::string_view val
   return out;
 }
 
-const char* decision_word(SafekeepersDecision::Kind kind) {
-  switch (kind) {
-    case SafekeepersDecision::NotHosted: return "not_hosted";
-    case SafekeepersDecision::Replica: return "replica";
-    case SafekeepersDecision::Stale: return "stale";
-    case SafekeepersDecision::Unchanged: return "unchanged";
-    case SafekeepersDecision::Apply: return "apply";
-  }
-  return "unknown";
-}
-
 std::optional<SafekeepersDecision> precheck_safekeepers(const SafekeepersRequest& req,
                                                         const std::string& my_tenant,
                                                         const std::string& my_timeline, bool is_primary,

@@ -56,9 +56,6 @@ struct SafekeepersDecision {
   std::string detail;  // one readable sentence for the answer and the log
 };
 
-// "not_hosted", "replica", "stale", "unchanged", "apply" (the hook's outcome words).
-const char* decision_word(SafekeepersDecision::Kind kind);
-
 // The decisions that need no id lookup: NotHosted, Replica, Stale; nullopt = resolve the ids,
 // render, and call decide_safekeepers. Lets the hook answer 200 for other timelines and stale
 // generations without a directory refresh or a 503 for ids it cannot resolve.

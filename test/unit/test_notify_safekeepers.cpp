@@ -216,7 +216,6 @@ TEST(NotifySafekeepers, NotHostedWhenTenantOrTimelineDiffers) {
   EXPECT_EQ(decide(req, "", true, "", "").kind, SafekeepersDecision::Apply);
   EXPECT_EQ(decide(req, "", true, "1F359DD625E519A1A4E8D7509690F6FC", "DE200BD42B49CC1814412C7E592DD6E9").kind,
             SafekeepersDecision::Apply);
-  EXPECT_STREQ(decision_word(SafekeepersDecision::NotHosted), "not_hosted");
 }
 
 TEST(NotifySafekeepers, ReplicasChangeNothing) {
