@@ -41,10 +41,7 @@ long long now_us() {
 
 // _record_notifications(rows, max_rows) by OID, in the caller's transaction.
 void insert_rows(Oid fn, const std::string& rows, int max_rows) {
-  const char* text = rows.c_str();
-  Datum arg = 0;
-  pg::pg_call([&] { arg = DirectFunctionCall1(jsonb_in, CStringGetDatum(text)); });
-  (void)pg::call_member(fn, 2, arg, Int32GetDatum(max_rows));
+  (void)pg::call_member(fn, 2, pg::jsonb_arg(rows), Int32GetDatum(max_rows));
 }
 
 // _prune_notifications(max_rows, after_id) by OID: the new bound.
@@ -112,8 +109,7 @@ std::vector<std::string> AuditLog::flush() {
       pg::ExtensionObjects ext = pg::lookup_extension_objects();
       if (!OidIsValid(ext.record_notifications)) return;  // CREATE EXTENSION may come later: keep the records
       installed = true;
-      pg::pg_call([] { (void)set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
-                                               GUC_ACTION_LOCAL, true, 0, false); });
+      commit_without_waiting();
       insert_rows(ext.record_notifications, dump(rows), max_rows);
       if (OidIsValid(ext.prune_notifications)) {
         table = ext.notifications;

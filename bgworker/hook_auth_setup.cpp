@@ -2,6 +2,7 @@
 
 #include "control/durable_file.hpp"
 #include "extension/gucs.hpp"
+#include "extension/storcon_call.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -16,11 +17,6 @@ constexpr size_t kMaxCredentialBytes = 64 * 1024;
 
 bool set(const char* v) { return v != nullptr && v[0] != '\0'; }
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 // What identifies a file's version without reading it.
 std::string stat_of(const char* path) {
   if (!set(path)) return "-";
@@ -30,8 +26,8 @@ std::string stat_of(const char* path) {
          std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
          std::to_string(st.st_mtim.tv_nsec);
 }
-}  // namespace
 
+// A small file's contents, refused when larger than max_bytes (std::runtime_error, no contents).
 std::string read_file_bounded(const std::string& path, size_t max_bytes, const char* what) {
   try {
     return read_small_file(path, max_bytes);
@@ -39,6 +35,7 @@ std::string read_file_bounded(const std::string& path, size_t max_bytes, const c
     throw std::runtime_error(std::string("cannot read the file named by ") + what + ": " + e.reason());
   }
 }
+}  // namespace
 
 bool HookCredentials::reload() {
   const char* key = pg::guc_hook_jwt_public_key_file;
@@ -58,7 +55,7 @@ bool HookCredentials::reload() {
     } else if (set(token)) {
       out.mode = "token";
       out.auth = HookAuthenticator::with_static_token(
-          trimmed(read_file_bounded(token, kMaxCredentialBytes, "storcon.hook_token_file")));
+          pg::read_token_file(token, "storcon.hook_token_file"));
     } else {
       out.mode = "none";
       out.auth = HookAuthenticator::open();

@@ -44,7 +44,4 @@ class HookCredentials {
 // True for an address only this machine can reach.
 bool is_loopback(const std::string& listen_addr);
 
-// A small file's contents, refused when larger than max_bytes (std::runtime_error, no contents).
-std::string read_file_bounded(const std::string& path, size_t max_bytes, const char* what);
-
 }  // namespace storcon::worker

@@ -60,7 +60,6 @@ class HookServer {
   // MHD's own messages and refusals worth logging, collected in callbacks for the loop to log.
   std::vector<std::string> take_log();
   const std::string& listen() const { return listen_; }
-  size_t open_requests() const { return conns_.size(); }
 
   struct Conn;  // per request (MHD's con_cls)
   // Called by MHD through the C callbacks in http_server.cpp.

@@ -32,7 +32,7 @@ class HubClient {
   nlohmann::json status() const;
 
  private:
-  std::string hub_, token_error_;
+  std::string hub_;
   ComputeEntry me_;
   std::string body_;
   bool registered_ = false;

@@ -27,6 +27,13 @@ void in_transaction(F&& f) {
   });
 }
 
+// Inside in_transaction: its commit does not wait for the WAL flush (synchronous_commit = off for
+// this transaction). For bookkeeping whose loss in a crash costs nothing the next write does not redo.
+inline void commit_without_waiting() {
+  pg::pg_call([] { (void)set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+                                           GUC_ACTION_LOCAL, true, 0, false); });
+}
+
 // neon.* as this process sees them now.
 InEffect read_in_effect();
 

@@ -81,17 +81,7 @@ void Reconciler::complete() {
   std::vector<ConfEntry> expected;
   std::string note;
   try {
-    pg::CatalogSnapshot snap;
-    try {
-      snap.nodes = decode_node_list(answer_json(results_["nodes"], "node list"));
-      snap.safekeepers = decode_safekeeper_list(answer_json(results_["safekeepers"], "safekeeper list"));
-    } catch (const std::exception&) {
-      stats_.event("catalog_refresh_failure");
-      stats_.event("storcon_error");
-      throw;
-    }
-    effects_.replace_catalog(snap);
-    stats_.event("catalog_refresh");
+    effects_.take_catalog(results_);
     if (!now.tenant_id.empty()) {
       // A 404 is an answer: storcon does not know the tenant, or does not manage the safekeepers.
       auto optional_json = [&](const char* key, const char* what) -> std::optional<nlohmann::json> {
@@ -106,9 +96,11 @@ void Reconciler::complete() {
       for (const auto& n : exp.notes) note += (note.empty() ? "" : "; ") + n;
     }
   } catch (const std::exception& e) {
+    results_.clear();
     fail(e.what());
     return;
   }
+  results_.clear();  // the answers are read: no need to hold them until the next pass
   failures_ = 0;
   last_error_.clear();
   last_note_ = note;

@@ -323,7 +323,10 @@ HookReply Worker::computes(const IncomingRequest& r) {
   pg::pg_call([&] { recovery = RecoveryInProgress(); });
   if (!recovery) {
     try {
-      in_transaction([&] { stored = pg::store_registration(pg::lookup_extension_objects(), e); });
+      in_transaction([&] {  // the compute renews it at its next heartbeat: no WAL flush to wait for
+        commit_without_waiting();
+        stored = pg::store_registration(pg::lookup_extension_objects(), e);
+      });
     } catch (const std::exception& err) {
       log_line(WARNING, std::string("could not write storcon.computes (kept in memory): ") + err.what());
     }

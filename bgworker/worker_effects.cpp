@@ -71,9 +71,21 @@ void WorkerEffects::start_catalog_refresh(int64_t deadline_us) {
 void WorkerEffects::finish_refresh() {
   std::string error;
   try {
+    take_catalog(refresh_results_);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  refresh_results_.clear();
+  engine_->on_catalog_refreshed(error.empty(), error);
+}
+
+void WorkerEffects::take_catalog(std::map<std::string, HttpResult>& answers) {
+  const size_t answer_bytes = answers["nodes"].body.size() + answers["safekeepers"].body.size();
+  std::string error;
+  try {
     pg::CatalogSnapshot snap;
-    snap.nodes = decode_node_list(answer_json(refresh_results_["nodes"], "node list"));
-    snap.safekeepers = decode_safekeeper_list(answer_json(refresh_results_["safekeepers"], "safekeeper list"));
+    snap.nodes = decode_node_list(answer_json(answers["nodes"], "node list"));
+    snap.safekeepers = decode_safekeeper_list(answer_json(answers["safekeepers"], "safekeeper list"));
     replace_catalog(snap);
     stats_.event("catalog_refresh");
   } catch (const std::exception& e) {
@@ -81,13 +93,12 @@ void WorkerEffects::finish_refresh() {
     stats_.event("catalog_refresh_failure");
     stats_.event("storcon_error");
   }
-  size_t answer_bytes = 0;
-  for (const auto& [what, r] : refresh_results_) answer_bytes += r.body.size();
-  refresh_results_.clear();
+  answers.erase("nodes");
+  answers.erase("safekeepers");
   // A large catalog (thousands of nodes) passes through several megabytes of answer and parse
   // tree once; give the freed pages back rather than keep them resident for the worker's life.
   if (answer_bytes > (1u << 20)) malloc_trim(0);
-  engine_->on_catalog_refreshed(error.empty(), error);
+  if (!error.empty()) throw std::runtime_error(error);
 }
 
 void WorkerEffects::replace_catalog(const pg::CatalogSnapshot& snap) {

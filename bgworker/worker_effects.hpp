@@ -61,6 +61,9 @@ class WorkerEffects : public HookEffects {
   bool on_transfer_done(AsyncFetcher::Id id, HttpResult& result);
   // New directories from a fetched snapshot, and the mirror tables too on a primary.
   void replace_catalog(const pg::CatalogSnapshot& snap);
+  // The node and safekeeper lists of a refresh ("nodes", "safekeepers" in `answers`, taken out):
+  // decoded, the directories and the mirror replaced, counted. Throws what went wrong.
+  void take_catalog(std::map<std::string, HttpResult>& answers);
   // Loads the directories from the mirror tables (a start with storcon down still resolves ids).
   void load_catalog_from_mirror();
   // Results that must reach the engine, delivered by the loop (never from inside an engine call).

@@ -52,4 +52,21 @@ std::string render_auto_conf(const std::vector<ConfEntry>& entries) {
   return out;
 }
 
+UndoEdit undo_edit(const std::vector<ConfEntry>& now, const std::vector<ConfEntry>& written,
+                   const std::vector<ConfEntry>& before) {
+  UndoEdit u;
+  for (const auto& w : written) {
+    auto current = find_setting(now, w.name);
+    if (!current || *current != w.value) {
+      u.kept.push_back(w.name);
+      continue;
+    }
+    if (auto old = find_setting(before, w.name))
+      u.set.push_back({w.name, *old});
+    else
+      u.remove.push_back(w.name);
+  }
+  return u;
+}
+
 }  // namespace storcon

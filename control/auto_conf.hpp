@@ -27,6 +27,17 @@ std::optional<std::string> find_setting(const std::vector<ConfEntry>& entries, c
 std::vector<ConfEntry> edit_auto_conf(std::vector<ConfEntry> current, const std::vector<ConfEntry>& set,
                                       const std::vector<std::string>& remove = {});
 
+// Undoing a write of ours: each written setting whose value in `now` is still the one we wrote
+// goes back to its value `before` the write (or is removed if it had none); one changed since (an
+// ALTER SYSTEM meanwhile) is not ours any more and is kept.
+struct UndoEdit {
+  std::vector<ConfEntry> set;
+  std::vector<std::string> remove;
+  std::vector<std::string> kept;  // changed since: left as they are
+};
+UndoEdit undo_edit(const std::vector<ConfEntry>& now, const std::vector<ConfEntry>& written,
+                   const std::vector<ConfEntry>& before);
+
 // File contents exactly as ALTER SYSTEM writes them (header, then name = 'value' lines).
 std::string render_auto_conf(const std::vector<ConfEntry>& entries);
 

@@ -97,6 +97,14 @@ std::string read_small_file(const std::string& path, size_t max_bytes) {
   return out;
 }
 
+std::string read_token_file(const std::string& path, size_t max_bytes) {
+  std::string token = read_small_file(path, max_bytes);
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.find_first_of("\r\n") != std::string::npos)
+    throw FileError(path + " must hold one token on one line", "it must hold one token on one line");
+  return token;
+}
+
 ReplaceResult replace_file_durably(const std::string& path, std::string_view contents, mode_t mode,
                                    const std::optional<FileOwner>& owner, const FileCalls& calls) {
   if (path.empty()) throw FileError("no file name given");

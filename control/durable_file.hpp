@@ -36,6 +36,11 @@ struct FileError : std::runtime_error {
 // size someone else controls.
 std::string read_small_file(const std::string& path, size_t max_bytes);
 
+// The token a token file holds: its one line without the line end and trailing spaces ("" for an
+// empty file). FileError as read_small_file, or with reason "it must hold one token on one line".
+// Never puts the contents into a message.
+std::string read_token_file(const std::string& path, size_t max_bytes);
+
 struct FileOwner {
   uid_t uid;
   gid_t gid;

@@ -53,10 +53,6 @@ void HttpTransfer::configure(CURL* h, const HttpRequest& req) {
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req.timeout_ms);
   curl_easy_setopt(h, CURLOPT_USERAGENT, agent_.c_str());
   if (!ca_file_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_file_.c_str());
-  if (!req.verify_peer) {
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf_);
   // The cap, twice: refused up front when Content-Length says so, counted while reading otherwise.

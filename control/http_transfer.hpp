@@ -27,7 +27,6 @@ struct HttpRequest {
   long connect_timeout_ms = 2000;
   long timeout_ms = 10000;           // the whole transfer; 0 = no limit (the caller bounds it)
   std::string ca_file;               // CA bundle for https:// (empty: the system's)
-  bool verify_peer = true;
   size_t max_response_bytes = kMaxResponseBytes;
 };
 

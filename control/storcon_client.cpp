@@ -113,10 +113,8 @@ StorconClient::~StorconClient() {
   curl_easy_cleanup(curl_);
 }
 
-namespace {
-
-HttpRequest make_request(const ClientOptions& o, std::string_view method, std::string_view path,
-                         const nlohmann::json* body) {
+HttpRequest storcon_request(const ClientOptions& o, std::string_view method, std::string_view path,
+                            const nlohmann::json* body) {
   validate_base_url(o.base_url);
   check_request_path(path);
   HttpRequest req;
@@ -128,9 +126,10 @@ HttpRequest make_request(const ClientOptions& o, std::string_view method, std::s
   req.connect_timeout_ms = o.connect_timeout_ms;
   req.timeout_ms = o.request_timeout_ms;
   req.ca_file = o.ca_file;
-  req.verify_peer = o.verify_peer;
   return req;
 }
+
+namespace {
 
 // The answer, or the StorconError for a transfer that brought none.
 HttpResponse response_or_throw(HttpResult r, std::string_view method, std::string_view path,
@@ -138,11 +137,13 @@ HttpResponse response_or_throw(HttpResult r, std::string_view method, std::strin
   const std::string verb(method);
   if (r.aborted)
     throw StorconError(FailureKind::Aborted, "storcon request cancelled", 0, verb, std::string(path), url);
-  if (r.too_large)
+  if (r.too_large) {
+    const size_t at = r.error.find("larger");  // "... larger than N bytes"
     throw StorconError(FailureKind::BadResponse,
                        "storcon's answer to " + verb + " " + std::string(path) + " is " +
-                           r.error.substr(r.error.find("larger")),
+                           (at == std::string::npos ? r.error : r.error.substr(at)),
                        0, verb, std::string(path), url);
+  }
   if (!r.error.empty())
     throw StorconError(FailureKind::Transport, "could not reach storcon at " + url + ": " + r.error, 0, verb,
                        std::string(path), url);
@@ -160,7 +161,7 @@ struct MultiMembership {
 
 HttpResponse StorconClient::send(std::string_view method, std::string_view path,
                                  const nlohmann::json* body) {
-  const HttpRequest req = make_request(options_, method, path, body);
+  const HttpRequest req = storcon_request(options_, method, path, body);
   CURL* h = curl_;
   curl_easy_reset(h);  // keeps the connection cache: keep-alive connections are reused
   HttpTransfer transfer;
@@ -176,7 +177,7 @@ HttpResponse StorconClient::send(std::string_view method, std::string_view path,
 HttpResponse StorconClient::send_stepwise(std::string_view method, std::string_view path,
                                           const nlohmann::json* body,
                                           const std::function<void()>& between_steps, long step_ms) {
-  HttpRequest req = make_request(options_, method, path, body);
+  HttpRequest req = storcon_request(options_, method, path, body);
   req.timeout_ms = 0;  // no total limit: the caller's between_steps() bounds the wait
   if (multi_ == nullptr) {
     multi_ = curl_multi_init();
@@ -214,9 +215,8 @@ HttpResponse StorconClient::send_stepwise(std::string_view method, std::string_v
   return response_or_throw(std::move(r), method, path, req.url);
 }
 
-nlohmann::json StorconClient::interpret(std::string_view method, std::string_view path,
-                                        const HttpResponse& r) const {
-  const std::string url = join_url(options_.base_url, path);
+nlohmann::json interpret_answer(const HttpResponse& r, std::string_view method, std::string_view path,
+                                const std::string& url) {
   if (r.status < 200 || r.status > 299)
     throw StorconError(FailureKind::Http, message_from_error_body(r.status, r.body), r.status,
                        std::string(method), std::string(path), url);
@@ -226,6 +226,11 @@ nlohmann::json StorconClient::interpret(std::string_view method, std::string_vie
     throw StorconError(FailureKind::BadResponse, "storcon sent a response that is not JSON",
                        r.status, std::string(method), std::string(path), url);
   return parsed;
+}
+
+nlohmann::json StorconClient::interpret(std::string_view method, std::string_view path,
+                                        const HttpResponse& r) const {
+  return interpret_answer(r, method, path, join_url(options_.base_url, path));
 }
 
 nlohmann::json StorconClient::call(std::string_view method, std::string_view path,

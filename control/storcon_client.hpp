@@ -5,6 +5,8 @@
 #pragma once
 #include "control/guard.hpp"
 
+#include "control/http_transfer.hpp"
+
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -19,7 +21,6 @@ struct ClientOptions {
   long connect_timeout_ms = 2000;
   long request_timeout_ms = 30000;
   std::string ca_file;           // CA bundle for https:// (empty: the system's)
-  bool verify_peer = true;       // false only for calls to this machine's own hook
 };
 
 enum class FailureKind {
@@ -65,6 +66,16 @@ struct HttpResponse {
   long status = 0;
   std::string body;
 };
+
+// The request for one storcon call: URL, Accept and token headers, timeouts, CA. Throws
+// std::invalid_argument for a bad base URL or path (check_request_path).
+HttpRequest storcon_request(const ClientOptions& o, std::string_view method, std::string_view path,
+                            const nlohmann::json* body);
+
+// storcon's answer as JSON: StorconError with its msg for a non-2xx, or when a 2xx is not JSON;
+// null for an empty body. `url` only goes into the error.
+nlohmann::json interpret_answer(const HttpResponse& r, std::string_view method, std::string_view path,
+                                const std::string& url);
 
 class StorconClient {
  public:

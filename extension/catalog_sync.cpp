@@ -21,10 +21,7 @@ CatalogSnapshot fetch_catalog(StorconClient& client) {
 namespace {
 // fn(rows jsonb) -> integer, called by OID.
 int call_mirror_function(Oid fn, const std::string& rows) {
-  const char* text = rows.c_str();
-  Datum arg = 0;
-  pg_call([&] { arg = DirectFunctionCall1(jsonb_in, CStringGetDatum(text)); });
-  return DatumGetInt32(call_member(fn, 1, arg));
+  return DatumGetInt32(call_member(fn, 1, jsonb_arg(rows)));
 }
 
 // Each row of a member table as a JSON object (row_to_json, schema-qualified, no search_path).

@@ -134,29 +134,17 @@ std::string undo_auto_conf_edit(const std::vector<ConfEntry>& written, const std
   try {
     return with_auto_file_lock([&]() -> std::string {
       std::vector<ConfEntry> now = read_auto_conf();
-      std::vector<ConfEntry> set;
-      std::vector<std::string> remove;
-      std::vector<std::string> kept;
-      for (const auto& w : written) {
-        auto current = find_setting(now, w.name);
-        if (!current || *current != w.value) {  // changed since (ALTER SYSTEM): not ours to undo
-          kept.push_back(w.name);
-          continue;
-        }
-        if (auto old = find_setting(before, w.name))
-          set.push_back({w.name, *old});
-        else
-          remove.push_back(w.name);
-      }
+      const UndoEdit u = undo_edit(now, written, before);
       std::string what = "postgresql.auto.conf restored";
-      if (!kept.empty()) {
+      if (!u.kept.empty()) {
         what += " (kept the newer value of";
-        for (const auto& k : kept) what += " " + k;
+        for (const auto& k : u.kept) what += " " + k;
         what += ")";
       }
-      if (set.empty() && remove.empty()) return kept.empty() ? what : "postgresql.auto.conf left as changed since";
+      if (u.set.empty() && u.remove.empty())
+        return u.kept.empty() ? what : "postgresql.auto.conf left as changed since";
       bool replaced = false;
-      std::string error = replace_auto_conf(render_auto_conf(edit_auto_conf(now, set, remove)), &replaced);
+      std::string error = replace_auto_conf(render_auto_conf(edit_auto_conf(now, u.set, u.remove)), &replaced);
       if (!error.empty())
         return replaced ? "postgresql.auto.conf restored but not durably: " + error
                         : "postgresql.auto.conf could NOT be restored: " + error;

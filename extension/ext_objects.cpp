@@ -126,6 +126,13 @@ Datum call_member(Oid fn, int nargs, Datum arg0, Datum arg1) {
   return result;
 }
 
+Datum jsonb_arg(const std::string& json_text) {
+  const char* text = json_text.c_str();
+  Datum arg = 0;
+  pg_call([&] { arg = DirectFunctionCall1(jsonb_in, CStringGetDatum(text)); });
+  return arg;
+}
+
 std::string qualified_table(const ExtensionObjects& ext, Oid table) {
   const char* q = nullptr;
   pg_call([&] { q = quote_qualified_identifier(get_namespace_name(ext.schema), get_rel_name(table)); });

@@ -36,6 +36,8 @@ ExtensionObjects lookup_extension_objects();
 // Calls a member function by OID with up to two arguments; a NULL (void) result is fine. Runs in
 // the caller's transaction; throws PgError.
 Datum call_member(Oid fn, int nargs, Datum arg0, Datum arg1 = 0);
+// JSON text as a jsonb argument for call_member (in the current memory context); throws PgError.
+Datum jsonb_arg(const std::string& json_text);
 
 // "schema"."table" of a member table, for SQL text.
 std::string qualified_table(const ExtensionObjects& ext, Oid table);

@@ -58,11 +58,7 @@ bool store_registration(const ExtensionObjects& ext, const ComputeEntry& e) {
   } else {
     j["tenant_id"] = nullptr;
   }
-  const std::string text = j.dump();
-  const char* t = text.c_str();
-  Datum arg = 0;
-  pg_call([&] { arg = DirectFunctionCall1(jsonb_in, CStringGetDatum(t)); });
-  (void)call_member(ext.compute_seen, 1, arg);
+  (void)call_member(ext.compute_seen, 1, jsonb_arg(j.dump()));
   return true;
 }
 

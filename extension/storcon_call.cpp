@@ -25,24 +25,17 @@ bool interrupt_pending() { return InterruptPending && (QueryCancelPending || Pro
 
 std::string read_token_file(const char* path, const char* setting) {
   if (path == nullptr || path[0] == '\0') return {};
-  std::string token;
   try {
-    token = read_small_file(path, 16 * 1024);
+    return storcon::read_token_file(path, 16 * 1024);
   } catch (const FileError& e) {
     // The path stays out of the message (the settings are superuser-only), and so do the contents.
     throw IoError(std::string("could not read the file named by ") + setting + ": " + e.reason());
   }
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.find_first_of("\r\n") != std::string::npos)
-    throw IoError(std::string("the file named by ") + setting + " must hold one token on one line");
-  return token;
 }
 
 std::string storcon_token() { return read_token_file(guc_jwt_token_file, "storcon.jwt_token_file"); }
 
-StorconClient& storcon_client() {
-  static std::unique_ptr<StorconClient> client;
-  if (!client) client = std::make_unique<StorconClient>(interrupt_pending);
+ClientOptions client_options() {
   ClientOptions o;
   o.base_url = guc_url ? guc_url : "";
   if (o.base_url.empty()) throw std::invalid_argument("storcon.url is not set");
@@ -50,7 +43,13 @@ StorconClient& storcon_client() {
   o.connect_timeout_ms = guc_connect_timeout_ms;
   o.request_timeout_ms = guc_request_timeout_ms;
   o.ca_file = guc_ca_file ? guc_ca_file : "";
-  client->set_options(std::move(o));
+  return o;
+}
+
+StorconClient& storcon_client() {
+  static std::unique_ptr<StorconClient> client;
+  if (!client) client = std::make_unique<StorconClient>(interrupt_pending);
+  client->set_options(client_options());
   return *client;
 }
 

@@ -10,6 +10,10 @@
 
 namespace storcon::pg {
 
+// storcon's address, token, timeouts and CA from the GUCs and the token file. Throws
+// std::invalid_argument (storcon.url unset) or IoError.
+ClientOptions client_options();
+
 // The process's client, with options freshly read from the GUCs and the token file.
 // Throws StorconError / std::runtime_error; call from inside run_guarded.
 StorconClient& storcon_client();

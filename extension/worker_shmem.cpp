@@ -75,8 +75,6 @@ void request_shared_memory() {
   shmem_startup_hook = startup_hook;
 }
 
-bool shared_memory_ready() { return shared != nullptr; }
-
 void worker_attach() {
   pg_call([] {
     if (shared == nullptr) return;
@@ -86,8 +84,6 @@ void worker_attach() {
     before_shmem_exit(detach_at_exit, 0);
   });
 }
-
-void worker_detach() { detach_at_exit(0, 0); }
 
 uint64_t reconcile_requested() {
   if (shared == nullptr) return 0;

@@ -10,11 +10,9 @@
 namespace storcon::pg {
 
 void request_shared_memory();  // from _PG_init (shmem_request_hook)
-bool shared_memory_ready();    // false when pg_storcon was not preloaded
 
 // The worker's side.
-void worker_attach();  // at start: publish this process's latch
-void worker_detach();  // at exit
+void worker_attach();  // at start: publish this process's latch (withdrawn at exit)
 // The newest ticket asked for (0 = none).
 uint64_t reconcile_requested();
 // The pass that covered every ticket up to `ticket` is done; `result` is its JSON answer.

@@ -125,12 +125,8 @@ Options parse_args(int argc, char** argv) {
 }
 
 std::string read_token(const std::string& path) {
-  std::string token = read_small_file(path, kMaxTokenBytes);
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front()))) token.erase(0, 1);
+  std::string token = read_token_file(path, kMaxTokenBytes);
   if (token.empty()) throw FileError(path + " holds no token");
-  if (token.find_first_of("\r\n\t ") != std::string::npos)
-    throw FileError(path + " holds more than one word");
   return token;
 }
 

@@ -57,17 +57,8 @@ class FakeEffects : public HookEffects {
     return r;
   }
   std::string undo_settings(const std::vector<ConfEntry>& written, const std::vector<ConfEntry>& before) override {
-    std::vector<ConfEntry> set;
-    std::vector<std::string> remove;
-    for (const auto& w : written) {
-      auto now = find_setting(file, w.name);
-      if (!now || *now != w.value) continue;  // changed by someone else since: not ours any more
-      if (auto old = find_setting(before, w.name))
-        set.push_back({w.name, *old});
-      else
-        remove.push_back(w.name);
-    }
-    file = edit_auto_conf(file, set, remove);
+    const UndoEdit u = undo_edit(file, written, before);  // the product's rule, on the fake's file
+    file = edit_auto_conf(file, u.set, u.remove);
     undos.push_back("undone");
     return "postgresql.auto.conf restored";
   }

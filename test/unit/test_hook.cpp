@@ -268,6 +268,22 @@ TEST(AutoConf, RendersLikeAlterSystem) {
 
 TEST(AutoConf, LastOccurrenceWins) { EXPECT_EQ(*find_setting({{"x", "1"}, {"X", "2"}}, "x"), "2"); }
 
+TEST(AutoConf, UndoRestoresOnlyWhatIsStillOurs) {
+  const std::vector<ConfEntry> before = {{"neon.pageserver_connstring", "old"}};
+  const std::vector<ConfEntry> written = {{"neon.stripe_size", "4096"}, {"neon.pageserver_connstring", "ours"}};
+  // The stripe size is still ours; the connstring was changed by an ALTER SYSTEM since.
+  const std::vector<ConfEntry> now = {{"neon.stripe_size", "4096"}, {"neon.pageserver_connstring", "admin"}};
+  UndoEdit u = undo_edit(now, written, before);
+  EXPECT_TRUE(u.set.empty());
+  EXPECT_EQ(u.remove, std::vector<std::string>({"neon.stripe_size"}));  // it had no value before
+  EXPECT_EQ(u.kept, std::vector<std::string>({"neon.pageserver_connstring"}));
+  // Both still ours: the connstring goes back to its old value.
+  u = undo_edit(written, written, before);
+  EXPECT_EQ(u.set, std::vector<ConfEntry>({{"neon.pageserver_connstring", "old"}}));
+  EXPECT_EQ(u.remove, std::vector<std::string>({"neon.stripe_size"}));
+  EXPECT_TRUE(u.kept.empty());
+}
+
 namespace {
 nlohmann::json describe(const std::vector<int64_t>& nodes, bool reconciling = false, const char* policy = nullptr) {
   nlohmann::json shards = nlohmann::json::array();
