@@ -1,6 +1,7 @@
 #include "control/compute_spec.hpp"
 
 #include "control/auto_conf.hpp"  // same_setting_name
+#include "control/hook.hpp"       // kStripeSizeGuc, kConnstringGuc
 #include "control/ids.hpp"
 #include "control/json_fields.hpp"
 #include "control/notify_attach.hpp"       // kMaxShards, kMaxConnstringEntry
@@ -17,9 +18,9 @@ namespace {
 
 using OJson = nlohmann::ordered_json;
 
-constexpr const char* kStripe = "neon.stripe_size";
-constexpr const char* kConnstring = "neon.pageserver_connstring";
-constexpr const char* kSafekeepers = "neon.safekeepers";
+constexpr const char* kStripe = kStripeSizeGuc;
+constexpr const char* kConnstring = kConnstringGuc;
+constexpr const char* kSafekeepers = kSafekeepersGuc;
 constexpr const char* kTenant = "neon.tenant_id";
 constexpr const char* kTimeline = "neon.timeline_id";
 constexpr const char* kProtoVersion = "neon.safekeeper_proto_version";

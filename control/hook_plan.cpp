@@ -59,10 +59,6 @@ ParsedNotification parse_notification(Endpoint endpoint, std::string_view body) 
 }
 
 namespace {
-// neon.tenant_id / neon.timeline_id are compared on their first 32 characters, in either case.
-bool same_id(const std::string& setting, const std::string& id) {
-  return !setting.empty() && to_lower(std::string_view(setting).substr(0, 32)) == id;
-}
 
 void decided_error(LocalPlan& plan, Outcome outcome, int status, const std::string& msg) {
   plan.kind = LocalPlan::Decided;
@@ -172,8 +168,8 @@ LocalPlan plan_safekeepers_local(const SafekeepersRequest& req, const InEffect& 
 }  // namespace
 
 bool hosted_here(const ParsedNotification& n, const InEffect& now) {
-  if (!same_id(now.tenant_id, n.tenant_id)) return false;
-  if (n.endpoint == Endpoint::NotifySafekeepers && !now.timeline_id.empty() && !same_id(now.timeline_id, n.timeline_id))
+  if (!setting_names_id(now.tenant_id, n.tenant_id)) return false;
+  if (n.endpoint == Endpoint::NotifySafekeepers && !now.timeline_id.empty() && !setting_names_id(now.timeline_id, n.timeline_id))
     return false;
   return true;
 }

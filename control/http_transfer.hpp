@@ -56,7 +56,6 @@ class HttpTransfer {
   void configure(CURL* easy, const HttpRequest& req);
   // The result once libcurl reports the transfer done with `code` (a CURLcode).
   HttpResult finish(CURL* easy, int code);
-  const std::string& url() const { return url_; }
 
  private:
   static size_t collect(char* data, size_t size, size_t nmemb, void* self) noexcept;

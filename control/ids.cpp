@@ -28,4 +28,8 @@ std::string normalize_hex_id(std::string_view s, std::string_view what) {
   return to_lower(s);
 }
 
+bool setting_names_id(const std::string& setting, const std::string& id) {
+  return !setting.empty() && to_lower(std::string_view(setting).substr(0, 32)) == id;
+}
+
 }  // namespace storcon

@@ -49,8 +49,7 @@ LongCallResult run_long_call(StorconClient& client, std::string_view method, std
         result.answer =
             r.status >= 200 && r.status <= 299 ? client.interpret(method, path, r) : nlohmann::json();
         return result;
-      case LongCallStep::Fail:
-        client.interpret(method, path, r);  // throws storcon's error
+      case LongCallStep::Fail:  // storcon's error, as interpret() gives it
         throw StorconError(FailureKind::Http, message_from_error_body(r.status, r.body), r.status,
                            std::string(method), std::string(path), join_url(client.options().base_url, path));
       case LongCallStep::AskAgain:

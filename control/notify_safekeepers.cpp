@@ -25,10 +25,6 @@ bool valid_safekeeper_host(std::string_view host) {
   return valid_host(host) && host.find(':') == std::string_view::npos;
 }
 
-// neon.tenant_id / neon.timeline_id are compared on their first 32 characters, in either case.
-bool same_id(const std::string& mine, const std::string& theirs) {
-  return to_lower(std::string_view(mine).substr(0, 32)) == theirs;
-}
 }  // namespace
 
 SafekeepersRequest parse_safekeepers(std::string_view body) {
@@ -71,7 +67,8 @@ SafekeepersRequest parse_safekeepers(std::string_view body) {
 
 std::string render_safekeepers(const SafekeepersRequest& req, const SafekeeperDirectory& dir,
                                bool with_generation) {
-  std::string out = with_generation ? "g#" + std::to_string(req.generation) + ":" : "";
+  // Generation 0 means "no generations" to the walproposer: never a prefix then.
+  std::string out = with_generation && req.generation > 0 ? "g#" + std::to_string(req.generation) + ":" : "";
   for (size_t i = 0; i < req.ids.size(); i++) {
     const SafekeeperRecord* sk = dir.find(req.ids[i]);
     if (sk == nullptr) throw HookError(503, "safekeeper " + std::to_string(req.ids[i]) + " is unknown");
@@ -123,8 +120,8 @@ std::optional<SafekeepersDecision> precheck_safekeepers(const SafekeepersRequest
                                                         const std::string& in_effect_value) {
   const std::string which = req.tenant_id + "/" + req.timeline_id;
   // One storcon URL receives every timeline's notifications: the others are answered 200.
-  if ((!my_tenant.empty() && !same_id(my_tenant, req.tenant_id)) ||
-      (!my_timeline.empty() && !same_id(my_timeline, req.timeline_id)))
+  if ((!my_tenant.empty() && !setting_names_id(my_tenant, req.tenant_id)) ||
+      (!my_timeline.empty() && !setting_names_id(my_timeline, req.timeline_id)))
     return SafekeepersDecision{SafekeepersDecision::NotHosted, "",
                                "timeline " + which + " is not served by this compute (neon.tenant_id is '" +
                                    my_tenant + "', neon.timeline_id is '" + my_timeline + "')"};

@@ -34,7 +34,8 @@ struct SafekeepersRequest {
 SafekeepersRequest parse_safekeepers(std::string_view body);
 
 // "g#3:sk2:5454,sk3:5454", entries in the order of the body; without the "g#N:" prefix when
-// with_generation is false (a compute whose walproposer speaks protocol 2 stops with FATAL on it).
+// with_generation is false (a compute whose walproposer speaks protocol 2 stops with FATAL on it)
+// or the generation is 0 (no generations).
 // Throws HookError(503) when an id is unknown or a record's host/port cannot be written safely
 // (IPv6 literals included: Neon's parser takes the host to be everything before the first ':').
 std::string render_safekeepers(const SafekeepersRequest& req, const SafekeeperDirectory& dir,

@@ -47,9 +47,8 @@ ReconcileExpectation expected_from_storcon(const InEffect& now, const std::optio
         if (!id.is_number_integer()) throw DecodeError("field \"sk_set\" must hold integers");
         req.ids.push_back(id.get<int64_t>());
       }
-      // Generation 0 means "no generations" to the walproposer: no prefix then either.
-      bool prefix = req.generation > 0 && generation_prefix_supported(now.safekeeper_proto_version);
-      out.settings.push_back({kSafekeepersGuc, render_safekeepers(req, catalog.safekeepers, prefix)});
+      out.settings.push_back({kSafekeepersGuc, render_safekeepers(req, catalog.safekeepers,
+                                                                  generation_prefix_supported(now.safekeeper_proto_version))});
     }
   }
   return out;
