@@ -4,6 +4,7 @@
 #include "control/json_fields.hpp"
 #include "control/notify_attach.hpp"
 #include "control/notify_safekeepers.hpp"
+#include "control/placement.hpp"
 
 #include <algorithm>
 
@@ -45,20 +46,8 @@ std::vector<ConfEntry> compute_config(const std::string& tenant_id, const std::s
 
   std::vector<ConfEntry> out = {{"neon.tenant_id", tenant_id}, {"neon.timeline_id", timeline_id}};
   if (timeline_locate) {
-    SafekeepersRequest sk;
-    sk.tenant_id = tenant_id;
-    sk.timeline_id = timeline_id;
-    sk.generation = static_cast<uint32_t>(get_int(*timeline_locate, "generation", 0, UINT32_MAX));
     // During a safekeeper migration the compute must talk to both sets, current members first.
-    for (const char* key : {"sk_set", "new_sk_set"}) {
-      auto it = timeline_locate->find(key);
-      if (it == timeline_locate->end() || it->is_null()) continue;
-      for (const auto& id : *it) {
-        int64_t v = id.get<int64_t>();
-        if (std::find(sk.ids.begin(), sk.ids.end(), v) == sk.ids.end()) sk.ids.push_back(v);
-      }
-    }
-    if (sk.ids.empty()) throw DecodeError("storcon lists no safekeepers for this timeline");
+    SafekeepersRequest sk = safekeepers_of_locate(*timeline_locate);
     SafekeeperDirectory sks;
     sks.replace(safekeepers);
     out.push_back({kSafekeepersGuc, render_safekeepers(sk, sks, with_generation)});

@@ -188,7 +188,7 @@ ShardMapUpdate shard_map_update(const TenantPlacement& p, const NodeDirectory& n
   return out;
 }
 
-SafekeeperSetUpdate safekeeper_set_update(const nlohmann::json& locate, const SafekeeperDirectory& sks) {
+SafekeepersRequest safekeepers_of_locate(const nlohmann::json& locate) {
   if (!locate.is_object()) throw DecodeError("the timeline locate is not a JSON object");
   SafekeepersRequest req;
   req.generation = static_cast<uint32_t>(get_int(locate, "generation", 0, UINT32_MAX));
@@ -212,7 +212,11 @@ SafekeeperSetUpdate safekeeper_set_update(const nlohmann::json& locate, const Sa
   if (req.ids.size() > kMaxSafekeepers)
     throw DecodeError("the timeline has " + std::to_string(req.ids.size()) +
                       " safekeepers; neon accepts at most " + std::to_string(kMaxSafekeepers));
-  return from_rendered(req, sks);
+  return req;
+}
+
+SafekeeperSetUpdate safekeeper_set_update(const nlohmann::json& locate, const SafekeeperDirectory& sks) {
+  return from_rendered(safekeepers_of_locate(locate), sks);
 }
 
 SafekeeperSetUpdate safekeeper_set_update(const SafekeepersRequest& req, const SafekeeperDirectory& sks) {

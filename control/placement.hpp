@@ -62,9 +62,13 @@ ShardMapUpdate shard_map_update(const AttachRequest& req, const NodeDirectory& n
 // From a settled placement: with its literal shard count and stripe size.
 ShardMapUpdate shard_map_update(const TenantPlacement& p, const NodeDirectory& nodes);
 
-// The safekeeper set of GET /debug/v1/tenant/:t/timeline/:tl/locate ({generation, sk_set,
-// new_sk_set}): during a migration both sets, current members first, as storcon notifies them.
-// Throws DecodeError for a malformed body, HookError(503) for an unknown or unusable safekeeper.
+// The safekeeper ids and generation of GET /debug/v1/tenant/:t/timeline/:tl/locate ({generation,
+// sk_set, new_sk_set}): during a migration both sets, current members first, as storcon notifies
+// them; each id once, at most neon's limit. Throws DecodeError for a malformed body.
+SafekeepersRequest safekeepers_of_locate(const nlohmann::json& timeline_locate);
+
+// The same, rendered. Throws DecodeError for a malformed body, HookError(503) for an unknown or
+// unusable safekeeper.
 SafekeeperSetUpdate safekeeper_set_update(const nlohmann::json& timeline_locate,
                                           const SafekeeperDirectory& sks);
 // From a hook notification.

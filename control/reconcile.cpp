@@ -37,16 +37,7 @@ ReconcileExpectation expected_from_storcon(const InEffect& now, const std::optio
       out.notes.push_back("a safekeeper migration of timeline " + now.timeline_id +
                           " is in progress: its notifications bring the new set");
     } else {
-      SafekeepersRequest req;
-      req.tenant_id = now.tenant_id;
-      req.timeline_id = now.timeline_id;
-      req.generation = static_cast<uint32_t>(get_int(*timeline_locate, "generation", 0, UINT32_MAX));
-      const auto& set = require_field(*timeline_locate, "sk_set");
-      if (!set.is_array() || set.empty()) throw DecodeError("storcon lists no safekeepers for this timeline");
-      for (const auto& id : set) {
-        if (!id.is_number_integer()) throw DecodeError("field \"sk_set\" must hold integers");
-        req.ids.push_back(id.get<int64_t>());
-      }
+      SafekeepersRequest req = safekeepers_of_locate(*timeline_locate);
       out.settings.push_back({kSafekeepersGuc, render_safekeepers(req, catalog.safekeepers,
                                                                   generation_prefix_supported(now.safekeeper_proto_version))});
     }
